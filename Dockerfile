@@ -1,0 +1,21 @@
+# Silent Partner: one image for every instance. Configuration comes from the environment at run time;
+# nothing secret is baked in.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends espeak-ng curl \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 app
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY silentpartner ./silentpartner
+RUN pip install ".[postgres,speech]"
+
+USER app
+ENV DATABASE_URL=sqlite+aiosqlite:////home/app/silentpartner.db
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8000/readyz || exit 1
+CMD ["silentpartner", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,3 @@
+from silentpartner.cli import main
+
+raise SystemExit(main())

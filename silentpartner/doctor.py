@@ -1,0 +1,170 @@
+"""`silentpartner doctor`: is this deployment configured so that calls will work?
+
+Checks settings, then each business (timezone, numbers, services, team), then, where keys are present,
+the outside services (packages add checks to `CHECKS`). Every finding that is not OK says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from silentpartner.business import Business, Businesses
+from silentpartner.runtime import Runtime
+from silentpartner.settings import Settings
+from silentpartner.twilio_api import make_twilio_client
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Literal["ok", "warn", "fail"]
+    subject: str
+    message: str
+
+
+Check = Callable[[Runtime], Awaitable[list[Finding]]]
+
+
+def check_settings(settings: Settings) -> list[Finding]:
+    out = []
+    twilio = bool(settings.twilio_account_sid and settings.twilio_auth_token)
+    if settings.public_url.startswith("https://"):
+        out.append(Finding("ok", "PUBLIC_URL", settings.public_url))
+    elif twilio:
+        out.append(
+            Finding(
+                "fail",
+                "PUBLIC_URL",
+                f"{settings.public_url} is not https; Twilio needs the public https URL it reaches you at",
+            )
+        )
+    else:
+        out.append(Finding("ok", "PUBLIC_URL", f"{settings.public_url} (local only; set an https URL to go live)"))
+    if settings.calcom_api_key and not settings.calcom_webhook_secret:
+        level = "warn" if settings.calcom_allow_unsigned_webhooks else "fail"
+        out.append(
+            Finding(
+                level,
+                "CALCOM_WEBHOOK_SECRET",
+                "not set: Cal.com webhooks are "
+                + (
+                    "accepted unsigned (CALCOM_ALLOW_UNSIGNED_WEBHOOKS)"
+                    if settings.calcom_allow_unsigned_webhooks
+                    else "refused"
+                )
+                + "; set a secret and run `silentpartner setup calcom-webhook`",
+            )
+        )
+    if settings.calcom_allow_unsigned_webhooks:
+        out.append(
+            Finding(
+                "warn",
+                "CALCOM_ALLOW_UNSIGNED_WEBHOOKS",
+                "unsigned Cal.com webhooks are accepted: "
+                "anyone who can reach /webhooks/calcom can change your bookings mirror",
+            )
+        )
+    if not twilio:
+        out.append(
+            Finding(
+                "ok",
+                "Twilio",
+                "not configured: the browser phone and `simulate` work; no texts are "
+                "sent (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to take real calls)",
+            )
+        )
+    return out
+
+
+def check_business(business: Business, today: date) -> list[Finding]:
+    subject = f"business {business.slug}"
+    out = [Finding("ok", subject, f"{business.name}, {business.timezone}, answers {', '.join(business.numbers)}")]
+    if business.hours.is_closed_all_week() and all(s.hours is None for s in business.services):
+        out.append(Finding("fail", subject, "closed every day: add hours under [business.hours]"))
+    for service in business.services:
+        hours = business.hours_for(service)
+        if hours.is_closed_all_week():
+            out.append(Finding("fail", f"{subject} service {service.slug}", "has no bookable hours"))
+        if business.team and not business.team_for(service.slug):
+            out.append(
+                Finding(
+                    "fail",
+                    f"{subject} service {service.slug}",
+                    "no team member offers it: add it to someone's services",
+                )
+            )
+        if service.min_notice_minutes >= business.booking_window_days * 24 * 60:
+            out.append(
+                Finding("fail", f"{subject} service {service.slug}", "minimum notice is longer than the booking window")
+            )
+    upcoming = [d for d in business.closed_dates if d >= today]
+    if len(upcoming) > 60:
+        out.append(Finding("warn", subject, f"{len(upcoming)} closed dates ahead; is that right?"))
+    if business.owner_mobile in business.numbers:
+        out.append(Finding("fail", subject, "owner_mobile is also a business number: forwarded calls would loop"))
+    if business.calendar == "calcom":
+        out.append(Finding("ok", subject, "calendar: Cal.com"))
+    else:
+        out.append(Finding("ok", subject, "calendar: embedded local calendar"))
+    return out
+
+
+async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
+    """With Twilio keys: each business number exists on the account and its voice URL is ours."""
+    client = make_twilio_client(runtime.settings)
+    if client is None:
+        return []
+    expected = runtime.settings.public_url + "/twilio/voice"
+    out = []
+    for business in runtime.businesses:
+        for number in business.numbers:
+            try:
+                found = await client.incoming_phone_numbers.list_async(phone_number=number, limit=1)
+            except Exception as exc:
+                out.append(Finding("fail", f"Twilio {number}", f"could not ask Twilio: {exc}"))
+                continue
+            if not found:
+                out.append(
+                    Finding(
+                        "fail",
+                        f"Twilio {number}",
+                        f"not on this Twilio account: buy or port it, or fix the number in business {business.slug}",
+                    )
+                )
+            elif (found[0].voice_url or "").rstrip("/") != expected:
+                out.append(
+                    Finding(
+                        "fail",
+                        f"Twilio {number}",
+                        f"voice URL is {found[0].voice_url!r}; set it to {expected} (POST) in the Twilio console",
+                    )
+                )
+            else:
+                out.append(Finding("ok", f"Twilio {number}", f"rings {expected}"))
+    return out
+
+
+CHECKS: list[Check] = [check_twilio_numbers]
+
+
+async def run_doctor(runtime: Runtime, extra: list[Check] | None = None) -> list[Finding]:
+    findings = check_settings(runtime.settings)
+    today = runtime.clock.now().date()
+    for business in runtime.businesses:
+        findings += check_business(business, today)
+    for check in [*CHECKS, *(extra or [])]:
+        findings += await check(runtime)
+    return findings
+
+
+def render(findings: list[Finding]) -> str:
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    return "\n".join(f"[{marks[f.level]}] {f.subject}: {f.message}" for f in findings)
+
+
+def summarize(businesses: Businesses, findings: list[Finding]) -> str:
+    fails = sum(f.level == "fail" for f in findings)
+    warns = sum(f.level == "warn" for f in findings)
+    return f"{len(businesses)} business(es) checked: {fails} problem(s), {warns} warning(s)"

@@ -1,0 +1,62 @@
+"""What a running process holds: settings, businesses, database, shared HTTP client, clock, and the
+components other packages attach (calendars, SMS sender, speech engine, job worker).
+
+Components are started in order by the app's lifespan (and by the CLI commands that need them) and
+stopped in reverse. A component is anything with `async start(runtime)` and `async stop()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from silentpartner.business import Businesses
+from silentpartner.clock import Clock, SystemClock
+from silentpartner.settings import Settings
+from silentpartner.store.db import Database
+
+
+class Component(Protocol):
+    async def start(self, runtime: Runtime) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    businesses: Businesses
+    db: Database
+    http: httpx.AsyncClient
+    clock: Clock = field(default_factory=SystemClock)
+    # Filled by components at start; keyed by business slug where per-business.
+    calendars: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
+    components: list[Component] = field(default_factory=list)
+
+    async def start_components(self, components: list[Component]) -> None:
+        for component in components:
+            await component.start(self)
+            self.components.append(component)
+
+    async def stop_components(self) -> None:
+        while self.components:
+            component = self.components.pop()
+            try:
+                await component.stop()
+            except Exception:  # a failing stop must not keep the others from stopping
+                import logging
+
+                logging.getLogger(__name__).exception("component.stop_failed")
+
+    async def close(self) -> None:
+        await self.stop_components()
+        await self.http.aclose()
+        await self.db.close()
+
+
+def new_http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0), limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    )

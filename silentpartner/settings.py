@@ -1,0 +1,130 @@
+"""Every knob, read once from the environment (and `.env`) into one Settings object.
+
+A missing or malformed value fails at start with one line naming the variable and what it expects
+(`ConfigError`), never a pydantic traceback. Secrets are `SecretStr`, so they never show in reprs or logs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./silentpartner.db"
+
+
+class ConfigError(Exception):
+    """A setting the operator must fix; the message is one actionable line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Where Twilio reaches us (https). Used to build the wss stream URL and to check signatures.
+    public_url: str = Field(default="http://127.0.0.1:8000", description="https base Twilio reaches us at")
+    database_url: str = DEFAULT_DATABASE_URL
+    businesses_file: Path | None = None
+
+    calcom_api_key: SecretStr | None = None
+    calcom_api_url: str = "https://api.cal.com"
+    calcom_webhook_secret: SecretStr | None = None
+    calcom_allow_unsigned_webhooks: bool = False
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_url: str | None = None
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_realtime_model: str = "gpt-realtime-2.1-mini"
+    openai_chat_model: str = "gpt-5-mini"
+
+    dashboard_token: SecretStr | None = None
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    run_jobs: bool = True
+
+    # Quick start: one business from the environment alone (used when BUSINESS_NAME is set and no file).
+    business_name: str | None = None
+    business_slug: str | None = None
+    business_timezone: str | None = None
+    business_number: str | None = None
+    owner_mobile: str | None = None
+    calcom_event_type_id: int | None = None
+    calcom_event_type_ids: str | None = None  # "service-call=123,estimate=456"
+
+    @field_validator("public_url", "calcom_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as https://example.com")
+        return value.rstrip("/")
+
+    @field_validator("twilio_api_url", "openai_base_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:9000")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value[len("postgresql://") :]
+        if value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///path.db or postgresql://user@host:5432/dbname")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def public_ws_base(self) -> str:
+        parts = urlsplit(self.public_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation failures into one `ConfigError` line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{field.upper()}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,33 @@
+"""What the product keeps: SQLAlchemy 2 models, the database handle, migrations and queries."""
+
+from silentpartner.store.db import Database
+from silentpartner.store.models import (
+    Base,
+    BookingRecord,
+    CalendarHold,
+    CalendarLock,
+    CallRecord,
+    Job,
+    MediaToken,
+    MessageRecord,
+    OptOut,
+    SmsThread,
+    SyncState,
+    WebhookEvent,
+)
+
+__all__ = [
+    "Base",
+    "BookingRecord",
+    "CalendarHold",
+    "CalendarLock",
+    "CallRecord",
+    "Database",
+    "Job",
+    "MediaToken",
+    "MessageRecord",
+    "OptOut",
+    "SmsThread",
+    "SyncState",
+    "WebhookEvent",
+]

@@ -1,0 +1,104 @@
+"""The `silentpartner` command, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd=None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "silentpartner", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("serve", "db", "doctor"):
+        assert command in result.stdout
+
+
+def test_doctor_is_clean_on_the_demo_business(tmp_path) -> None:
+    result = run("doctor", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/d.db"})
+    assert result.returncode == 0, result.stderr
+    assert "0 problem(s)" in result.stdout
+    assert "FAIL" not in result.stdout
+    assert "mikes-plumbing" in result.stdout
+
+
+def test_doctor_names_the_broken_field_and_fails(tmp_path) -> None:
+    broken = tmp_path / "businesses.toml"
+    broken.write_text(
+        textwrap.dedent("""\
+        [[business]]
+        slug = "acme"
+        name = "Acme"
+        timezone = "Nowhere/Special"
+        numbers = ["+12125550100"]
+        owner_mobile = "+12125550199"
+        [business.hours]
+        mon = "08:00-17:00"
+        [[business.services]]
+        slug = "visit"
+        name = "visit"
+        duration_minutes = 30
+        """)
+    )
+    result = run("doctor", cwd=tmp_path, env={"BUSINESSES_FILE": str(broken)})
+    assert result.returncode != 0
+    assert f"{broken}:4: business.0.timezone" in result.stderr
+
+
+def test_doctor_flags_a_service_nobody_offers(tmp_path) -> None:
+    path = tmp_path / "businesses.toml"
+    path.write_text(
+        textwrap.dedent("""\
+        [[business]]
+        slug = "acme"
+        name = "Acme"
+        timezone = "America/New_York"
+        numbers = ["+12125550100"]
+        owner_mobile = "+12125550199"
+        [business.hours]
+        mon = "08:00-17:00"
+        [[business.services]]
+        slug = "visit"
+        name = "visit"
+        duration_minutes = 30
+        [[business.services]]
+        slug = "survey"
+        name = "survey"
+        duration_minutes = 30
+        [[business.team]]
+        name = "Al"
+        services = ["visit"]
+        """)
+    )
+    result = run(
+        "doctor", cwd=tmp_path, env={"BUSINESSES_FILE": str(path), "DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}
+    )
+    assert result.returncode == 1
+    assert "service survey: no team member offers it" in result.stdout
+
+
+def test_db_upgrade(tmp_path) -> None:
+    result = run("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 0, result.stderr
+    assert "database at revision 0001" in result.stdout
+
+
+def test_a_bad_setting_stops_the_command_with_one_line(tmp_path) -> None:
+    result = run("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": "oracle://x"})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: DATABASE_URL:")
+    assert len(result.stderr.strip().splitlines()) == 1

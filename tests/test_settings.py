@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from silentpartner.logs import mask
+from silentpartner.settings import ConfigError, load_settings
+
+
+def test_defaults_need_no_keys() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.database_url == "sqlite+aiosqlite:///./silentpartner.db"
+    assert settings.calcom_api_url == "https://api.cal.com"
+    assert settings.openai_realtime_model == "gpt-realtime-2.1-mini"
+    assert settings.calcom_api_key is None and settings.twilio_account_sid is None
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://sp.example.com/")
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db:5432/sp")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings(_env_file=None)
+    assert settings.public_url == "https://sp.example.com"
+    assert settings.public_ws_base == "wss://sp.example.com"
+    assert settings.database_url == "postgresql+asyncpg://app@db:5432/sp"
+    assert settings.is_postgres
+    assert settings.log_level == "DEBUG"
+
+
+def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("OPENAI_CHAT_MODEL=my-model\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().openai_chat_model == "my-model"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PUBLIC_URL", "not a url", "PUBLIC_URL: expected an http(s) URL"),
+        ("DATABASE_URL", "mysql://root@db/x", "DATABASE_URL: expected sqlite+aiosqlite"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected one of DEBUG"),
+        ("MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES:"),
+        ("CALCOM_EVENT_TYPE_ID", "abc", "CALCOM_EVENT_TYPE_ID:"),
+        ("TWILIO_API_URL", "ftp://x", "TWILIO_API_URL: expected an http(s) URL"),
+    ],
+)
+def test_a_bad_value_fails_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALCOM_API_KEY", "cal_live_supersecret")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "twilio-token-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    settings = load_settings(_env_file=None)
+    text = repr(settings) + str(settings) + str(settings.model_dump())
+    for secret in ("cal_live_supersecret", "twilio-token-secret", "sk-secret"):
+        assert secret not in text
+    assert settings.secret("calcom_api_key") == "cal_live_supersecret"
+
+
+def test_logs_mask_phone_numbers_and_addresses() -> None:
+    masked = mask("caller +15035551234 at 123 Main Street said (503) 555-9876")
+    assert "5551234" not in masked and "555-9876" not in masked and "Main Street" not in masked
+    assert "***1234" in masked and "***9876" in masked
