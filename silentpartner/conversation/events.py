@@ -1,0 +1,132 @@
+"""What goes into a conversation (events) and what comes out of it (actions).
+
+The engine is sans-I/O: `Engine.handle(event) -> list[Action]`. A channel (a phone call, an SMS
+thread, the simulator) feeds it events and carries out the outward actions (say, transfer, SMS, hang
+up); the driver (`driver.py`) runs `RunTool` actions against the calendar and feeds back `ToolResult`s,
+so tool-running code exists once for every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Channel = Literal["phone", "sms", "simulate", "browser"]
+
+
+# -- events (into the engine) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    business: str  # slug
+    caller: str | None  # E.164 caller ID (None when withheld)
+    call_id: str  # call sid, SMS thread id, or simulator id
+    channel: Channel = "phone"
+    forwarded_from: str | None = None  # set when the owner's line forwarded a missed call
+    is_owner: bool = False
+    known_customer: bool = False
+
+
+@dataclass(frozen=True)
+class CallerSaid:
+    text: str
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class KeysPressed:
+    digits: str  # DTMF, already gathered ("#" or a pause ended them)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call_id: str  # matches RunTool.call_id
+    name: str
+    result: dict[str, Any] | None = None
+    error: str | None = None  # a plain description of a failure (timeout, calendar down, ...)
+
+
+@dataclass(frozen=True)
+class AgentInterrupted:
+    """The caller barged in: only `heard` of the last Say reached them (for the context and transcript)."""
+
+    heard: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    reason: str = "hangup"
+
+
+Event = CallStarted | CallerSaid | KeysPressed | ToolResult | AgentInterrupted | Silence | CallEnded
+
+
+# -- actions (out of the engine) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    interruptible: bool = True
+
+
+@dataclass(frozen=True)
+class RunTool:
+    call_id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    number: str  # E.164
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SendSms:
+    to: str  # E.164
+    body: str
+    kind: str = "reply"  # confirmation | payment_link | owner_summary | reply ...
+    booking_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class HangUp:
+    reason: str = "done"
+
+
+@dataclass(frozen=True)
+class EndOfTurn:
+    """The agent has finished speaking for now and waits for the caller."""
+
+
+Action = Say | RunTool | Transfer | SendSms | HangUp | EndOfTurn
+
+
+# -- outcome ----------------------------------------------------------------------------------------
+
+OutcomeAction = Literal["booked", "rescheduled", "cancelled", "message", "transferred", "info", "none"]
+
+
+@dataclass
+class Outcome:
+    """What the conversation achieved, for the call record and `simulate --jsonl`."""
+
+    action: OutcomeAction = "none"
+    booking: dict[str, Any] | None = None  # uid, service, start, end, name, phone, address, notes, team_member
+    message: str | None = None  # a message taken for the owner
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action}
+        if self.booking is not None:
+            out["booking"] = self.booking
+        if self.message is not None:
+            out["message"] = self.message
+        return out
