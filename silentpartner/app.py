@@ -26,7 +26,9 @@ log = logging.getLogger("silentpartner.app")
 
 def default_components() -> list[Component]:
     """Each package's long-lived parts, started in this order and stopped in reverse."""
-    return []
+    from silentpartner.calendar.registry import CalendarComponent
+
+    return [CalendarComponent()]
 
 
 async def open_runtime(

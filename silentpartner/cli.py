@@ -12,7 +12,9 @@ from silentpartner.business import BusinessConfigError
 from silentpartner.settings import ConfigError, load_settings
 
 # Modules that contribute subcommands; each defines register(subparsers).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "silentpartner.calendar.cli",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
