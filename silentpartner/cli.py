@@ -14,6 +14,7 @@ from silentpartner.settings import ConfigError, load_settings
 # Modules that contribute subcommands; each defines register(subparsers).
 COMMAND_MODULES: list[str] = [
     "silentpartner.calendar.cli",
+    "silentpartner.calendar.setup_cli",
 ]
 
 

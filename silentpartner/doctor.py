@@ -12,6 +12,7 @@ from datetime import date
 from typing import Literal
 
 from silentpartner.business import Business, Businesses
+from silentpartner.calendar.calcom_doctor import check_calcom
 from silentpartner.runtime import Runtime
 from silentpartner.settings import Settings
 from silentpartner.twilio_api import make_twilio_client
@@ -146,7 +147,7 @@ async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
     return out
 
 
-CHECKS: list[Check] = [check_twilio_numbers]
+CHECKS: list[Check] = [check_twilio_numbers, check_calcom]
 
 
 async def run_doctor(runtime: Runtime, extra: list[Check] | None = None) -> list[Finding]:
