@@ -1,0 +1,165 @@
+"""The offline speech engine: Silero VAD, Whisper tiny.en and a local voice, shared by every call in a process.
+
+    speech = await OfflineSpeech.shared()         # loads and verifies the models once, off the event loop
+    vad = speech.new_vad()                        # per call
+    for event in vad.feed(mulaw_frame): ...       # SpeechStarted / SpeechEnded
+    text = await speech.transcribe(ended.pcm16k)  # runs in the speech thread pool
+    async for chunk in speech.synthesize("Thanks. Someone will be there tomorrow at two."):
+        ...                                       # 8 kHz μ-law, one chunk per sentence
+
+Heavy work (model loading, Whisper, TTS) runs in one thread pool of two workers, sized for the two cores
+the product is deployed on; the VAD is light (about 0.1 ms per 32 ms frame) and runs inline in `feed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+from silentpartner.logs import log_event
+from silentpartner.voice.speech import models
+from silentpartner.voice.speech.stt import Transcriber
+from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
+from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted, Vad
+
+__all__ = ["OfflineSpeech", "SpeechEnded", "SpeechStarted", "Vad"]
+
+log = logging.getLogger(__name__)
+
+WORKERS = 2  # the deployment target has two cores
+_executor = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="offline-speech")
+
+
+class OfflineSpeech:
+    """The loaded models. Get the process-wide instance with `await OfflineSpeech.shared()`."""
+
+    _instance: ClassVar[OfflineSpeech | None] = None
+    _loading: ClassVar[concurrent.futures.Future[OfflineSpeech] | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self, *, vad_session: object, transcriber: Transcriber, voice: Voice, fallback_voice: Voice | None = None
+    ) -> None:
+        self._vad_session = vad_session
+        self._transcriber = transcriber
+        self.voice = voice
+        self._fallback_voice = fallback_voice  # speaks a sentence the main voice failed on
+
+    @property
+    def voice_name(self) -> str:
+        """ "hibari" or "espeak-ng": which voice the agent speaks with."""
+        return self.voice.name
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def available() -> tuple[bool, str]:
+        """(True, "") when the [speech] extra and a voice are installed, else (False, what is missing)."""
+        missing = models.missing_modules()
+        if missing:
+            return False, f"the [speech] extra is not installed (missing {', '.join(missing)}); {models.INSTALL_HINT}"
+        if not models.hibari_installed() and models.espeak_binary() is None:
+            return False, "no offline voice: install hibari-tts (the [speech] extra) or the espeak-ng system package"
+        return True, ""
+
+    @classmethod
+    async def shared(cls) -> OfflineSpeech:
+        """The process-wide engine; the first call loads the models in the speech thread pool.
+
+        Safe to call from several calls (and several event loops) at once: they all wait for one load.
+        A failed load raises here (SpeechUnavailable, ModelIntegrityError) and is retried by the next call.
+        """
+        with cls._lock:
+            if cls._instance is not None:
+                return cls._instance
+            if cls._loading is None:
+                cls._loading = _executor.submit(cls._load)
+            loading = cls._loading
+        try:
+            # shield: a caller that gives up waiting must not cancel the load the others are waiting for.
+            instance = await asyncio.shield(asyncio.wrap_future(loading))
+        except BaseException:
+            with cls._lock:
+                if cls._loading is loading and loading.done():
+                    cls._loading = None
+            raise
+        with cls._lock:
+            cls._instance = instance
+        return instance
+
+    @classmethod
+    def _load(cls) -> OfflineSpeech:
+        ok, why = cls.available()
+        if not ok:
+            raise models.SpeechUnavailable(why)
+        vad_session = models.load_silero()
+        transcriber = Transcriber(models.load_whisper())
+        voice = load_voice()
+        binary = models.espeak_binary()
+        fallback = EspeakVoice(binary) if binary is not None and not isinstance(voice, EspeakVoice) else None
+        log_event(log, "speech.loaded", voice=voice.name, fallback=fallback.name if fallback else None)
+        return cls(vad_session=vad_session, transcriber=transcriber, voice=voice, fallback_voice=fallback)
+
+    # -- per call -------------------------------------------------------------------------------------------
+
+    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad:
+        """A detector for one call's inbound audio."""
+        return Vad(self._vad_session, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
+
+    async def transcribe(self, pcm16k: bytes) -> str:
+        """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the speech thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_executor, self._transcriber.transcribe, pcm16k)
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """The reply as 8 kHz μ-law, one chunk per sentence, each yielded as soon as it is ready.
+
+        The next sentence is synthesized while the caller of this generator sends the current one. Closing
+        the generator early (barge-in) drops sentences not yet started.
+        """
+        sentences = split_sentences(text)
+        if not sentences:
+            return
+        loop = asyncio.get_running_loop()
+        upcoming = loop.run_in_executor(_executor, self._speak, sentences[0])
+        try:
+            for index in range(len(sentences)):
+                chunk = await upcoming
+                if index + 1 < len(sentences):
+                    upcoming = loop.run_in_executor(_executor, self._speak, sentences[index + 1])
+                if chunk:
+                    yield chunk
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+
+    def _speak(self, sentence: str) -> bytes:
+        """One sentence as 8 kHz μ-law; a sentence the main voice chokes on is said by the fallback voice."""
+        try:
+            return to_phone(self.voice, sentence)
+        except Exception as error:
+            if self._fallback_voice is None:
+                raise
+            log_event(log, "speech.sentence_fallback", level=logging.WARNING, voice=self.voice.name, error=repr(error))
+            return to_phone(self._fallback_voice, sentence)
+
+
+def load_voice(hibari: models.ModelFiles | None = None) -> Voice:
+    """hibari's default voice when it is installed and intact; otherwise espeak-ng."""
+    if models.hibari_installed():
+        try:
+            return HibariVoice(models.load_hibari(hibari))
+        except (models.ModelIntegrityError, models.SpeechUnavailable, OSError, RuntimeError) as error:
+            binary = models.espeak_binary()
+            if binary is None:
+                raise
+            log_event(log, "speech.voice_fallback", level=logging.WARNING, voice="espeak-ng", why=str(error))
+            return EspeakVoice(binary)
+    binary = models.espeak_binary()
+    if binary is None:
+        raise models.SpeechUnavailable("no offline voice: install hibari-tts or the espeak-ng system package")
+    return EspeakVoice(binary)
