@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from silentpartner.business import Business, Service
 from silentpartner.calendar.calcom_http import (
@@ -597,6 +598,15 @@ class CalcomCalendar:
     async def _mirror(self, booking: Booking) -> None:
         if self.db is None:
             return
+        try:
+            await self._write_mirror(booking)
+        except IntegrityError:
+            # The booking's webhook inserted the same uid between our read and our insert: the row
+            # exists now, so the second pass updates it instead.
+            await self._write_mirror(booking)
+
+    async def _write_mirror(self, booking: Booking) -> None:
+        assert self.db is not None
         now = self.clock.now()
         async with self.db.session() as session:
             row = (await session.execute(select(BookingRecord).where(BookingRecord.uid == booking.uid))).scalar()
