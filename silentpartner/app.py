@@ -27,8 +27,9 @@ log = logging.getLogger("silentpartner.app")
 def default_components() -> list[Component]:
     """Each package's long-lived parts, started in this order and stopped in reverse."""
     from silentpartner.calendar.registry import CalendarComponent
+    from silentpartner.conversation.component import ChatBrainComponent
 
-    return [CalendarComponent()]
+    return [CalendarComponent(), ChatBrainComponent()]
 
 
 async def open_runtime(

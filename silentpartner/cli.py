@@ -15,6 +15,7 @@ from silentpartner.settings import ConfigError, load_settings
 COMMAND_MODULES: list[str] = [
     "silentpartner.calendar.cli",
     "silentpartner.calendar.setup_cli",
+    "silentpartner.conversation.cli",
 ]
 
 

@@ -1,0 +1,32 @@
+"""Puts the chat brain where the channels look for it: `runtime.services["chat_brain_factory"]`.
+
+With OPENAI_API_KEY set, every new conversation that asks for the factory gets its own ChatBrain; without
+a key the entry is absent and the channels use the rules brain.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from silentpartner.conversation.chat_brain import ChatBrain
+
+if TYPE_CHECKING:
+    from silentpartner.runtime import Runtime
+
+SERVICE_NAME = "chat_brain_factory"
+
+
+class ChatBrainComponent:
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        factory = ChatBrain.factory(runtime.settings)
+        if factory is not None:
+            runtime.services[SERVICE_NAME] = factory
+            self._runtime = runtime
+
+    async def stop(self) -> None:
+        if self._runtime is not None:
+            self._runtime.services.pop(SERVICE_NAME, None)
+            self._runtime = None

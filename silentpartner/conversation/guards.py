@@ -1,0 +1,85 @@
+"""Rules enforced in code, whatever a brain (rules or a chat model) asks for.
+
+Each check raises `Refused` with a reason a brain can read and a line the caller can hear. The engine
+runs them before it emits a `RunTool`; `tools.ToolRunner` re-checks ownership against the calendar.
+"""
+
+from __future__ import annotations
+
+import re
+
+from silentpartner.conversation.details import State
+from silentpartner.conversation.phases import tools_for
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, say_key: str = "refuse_rules") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.say_key = say_key
+
+
+def tool_allowed(state: State, tool: str) -> None:
+    if tool not in tools_for(state.phase):
+        raise Refused(f"the tool {tool} is not available in the {state.phase} phase")
+
+
+def offered_slot(state: State, slot_id: str) -> None:
+    if slot_id not in state.offered:
+        raise Refused(f"slot {slot_id!r} was not offered in this conversation; call find_slots and offer one")
+
+
+def can_book(state: State, slot_id: str) -> None:
+    """Book only a slot offered here, after the caller said yes to a read-back of exactly that slot."""
+    offered_slot(state, slot_id)
+    if state.readback_for != slot_id or not state.readback_yes:
+        raise Refused("the caller has not said yes to a read-back of this slot; call choose_slot and read it back")
+    if not state.details.name:
+        raise Refused("the caller's name is missing")
+    if not state.details.phone:
+        raise Refused("the caller's callback number is missing")
+
+
+def owns_booking(state: State, uid: str) -> None:
+    """Only bookings the calendar listed for this caller's own number (never another customer's)."""
+    if not state.bookings_loaded or uid not in {b.uid for b in state.bookings}:
+        raise Refused("that booking is not one of this caller's bookings", "refuse_rules")
+
+
+def can_reschedule(state: State, uid: str, slot_id: str) -> None:
+    owns_booking(state, uid)
+    offered_slot(state, slot_id)
+    if state.readback_for != slot_id or not state.readback_yes:
+        raise Refused("the caller has not said yes to a read-back of the new time")
+
+
+def can_cancel(state: State, uid: str) -> None:
+    owns_booking(state, uid)
+    if state.readback_for != f"cancel:{uid}" or not state.readback_yes:
+        raise Refused("the caller has not said yes to cancelling this booking")
+
+
+def is_owner(state: State) -> None:
+    if not state.is_owner:
+        raise Refused("only the owner calling from their own phone may hear the schedule", "refuse_owner")
+
+
+_ATTACKS = re.compile(
+    r"ignore (all |your |the |previous |prior )*(instructions|rules|prompt)|system prompt|developer mode"
+    r"|(cancel|delete|remove|clear|wipe) (all|every|everyone|everybody)"
+    r"|(all|every|everyone'?s|everybody'?s|other (people|customers)'?s?) (the )?(bookings|appointments)"
+    r"|read me (all|every|the) (bookings|appointments|schedule)|who else (is|has) booked|list (all|every)"
+    r"|(other|another) (customer|caller|person)'?s? (booking|appointment|address|number)",
+    re.IGNORECASE,
+)
+# Generic claims only: a customer who shares the owner's first name ("this is Mike") is not refused.
+_CLAIMS_OWNER = re.compile(r"\b(i'?m|i am|this is) (the owner|the boss|the business owner)\b", re.IGNORECASE)
+
+
+def is_rule_attack(text: str) -> bool:
+    """Attempts to talk the receptionist out of its rules or into revealing others' bookings."""
+    return bool(_ATTACKS.search(text))
+
+
+def claims_to_be_owner(text: str) -> bool:
+    return bool(_CLAIMS_OWNER.search(text))

@@ -1,0 +1,241 @@
+"""The driver: slow tools get a filler line, hung or failing tools are said plainly and handed to the
+owner, SMS threads survive `to_state`/`from_state`, deposits are announced and texted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from silentpartner.business import Business, demo_businesses
+from silentpartner.calendar.local import LocalCalendar
+from silentpartner.calendar.port import BookingRequest, CalendarUnavailable
+from silentpartner.clock import FixedClock
+from silentpartner.conversation.driver import ConversationDriver
+from silentpartner.conversation.engine import Engine
+from silentpartner.conversation.events import (
+    Action,
+    CallerSaid,
+    CallStarted,
+    EndOfTurn,
+    HangUp,
+    RunTool,
+    Say,
+    SendSms,
+    ToolResult,
+)
+from silentpartner.conversation.replies import LINES
+from silentpartner.store.db import Database
+from silentpartner.store.models import Base
+
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # Tue 10:00 in Portland
+CALLER = "+15035550123"
+BOOKING_LINES = ["My sink is leaking", "John Smith", "yes", "12 Oak Street", "tomorrow at 2", "yes"]
+
+
+class GatedCalendar(LocalCalendar):
+    """The real local calendar behind a slow network: `find_slots` waits for the test to open a gate."""
+
+    def __init__(self, *args: Any, gate: asyncio.Event | None = None, fail: Exception | None = None) -> None:
+        super().__init__(*args)
+        self.gate = gate
+        self.fail = fail
+
+    async def find_slots(self, *args: Any, **kwargs: Any):
+        if self.fail is not None:
+            raise self.fail
+        if self.gate is not None:
+            await self.gate.wait()
+        return await super().find_slots(*args, **kwargs)
+
+
+@pytest.fixture
+async def db(sqlite_url: str) -> AsyncIterator[Database]:
+    database = Database(sqlite_url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def business() -> Business:
+    return demo_businesses().get("mikes-plumbing")
+
+
+async def _feed(driver: ConversationDriver, event: Any, out: list[Action]) -> list[Action]:
+    turn: list[Action] = []
+    async for action in driver.handle(event):
+        turn.append(action)
+    out.extend(turn)
+    return turn
+
+
+async def _call(driver: ConversationDriver, lines: list[str], channel: str = "phone") -> list[Action]:
+    out: list[Action] = []
+    await _feed(driver, CallStarted(business="mikes-plumbing", caller=CALLER, call_id="c1", channel=channel), out)
+    for line in lines:
+        await _feed(driver, CallerSaid(line), out)
+    return out
+
+
+async def test_a_slow_tool_gets_a_filler_line_while_it_runs(business: Business, db: Database) -> None:
+    gate = asyncio.Event()
+    calendar = GatedCalendar(business, db, FixedClock(NOW), gate=gate)
+    driver = ConversationDriver(business, calendar, clock=FixedClock(NOW), tool_timeout=30, filler_after=0.05)
+    await _call(driver, BOOKING_LINES[:4])
+    seen: list[Action] = []
+    async for action in driver.handle(CallerSaid("tomorrow at 2")):
+        seen.append(action)
+        if isinstance(action, Say) and "check the calendar" in action.text:
+            gate.set()  # the filler came out while the tool was still waiting: now let it finish
+    assert "check the calendar" in seen[0].text  # type: ignore[union-attr]
+    assert any(isinstance(a, Say) and "tomorrow at 2 PM" in a.text for a in seen[1:])
+    assert isinstance(seen[-1], EndOfTurn)
+
+
+async def test_a_hung_tool_times_out_is_said_plainly_and_the_owner_is_texted(business: Business, db: Database) -> None:
+    calendar = GatedCalendar(business, db, FixedClock(NOW), gate=asyncio.Event())  # never opens
+    driver = ConversationDriver(business, calendar, clock=FixedClock(NOW), tool_timeout=0.2, filler_after=0.05)
+    actions = await _call(driver, BOOKING_LINES[:5])
+    said = " ".join(a.text for a in actions if isinstance(a, Say))
+    assert "can't reach the calendar" in said
+    owner_texts = [a for a in actions if isinstance(a, SendSms) and a.to == business.owner_mobile]
+    assert owner_texts and "John Smith" in owner_texts[0].body and "12 Oak Street" in owner_texts[0].body
+    assert driver.outcome.action == "message"
+    assert isinstance(actions[-1], EndOfTurn) and not driver.finished
+
+
+async def test_a_calendar_outage_is_handed_over(business: Business, db: Database) -> None:
+    calendar = GatedCalendar(business, db, FixedClock(NOW), fail=CalendarUnavailable("503 from upstream"))
+    driver = ConversationDriver(business, calendar, clock=FixedClock(NOW))
+    actions = await _call(driver, BOOKING_LINES[:5])
+    assert any(isinstance(a, SendSms) and a.to == business.owner_mobile for a in actions)
+    assert not any(isinstance(a, Say) and "503" in a.text for a in actions)
+
+
+async def test_booking_and_goodbye_are_uninterruptible_and_texts_go_out(business: Business, db: Database) -> None:
+    driver = ConversationDriver(business, LocalCalendar(business, db, FixedClock(NOW)), clock=FixedClock(NOW))
+    actions = await _call(driver, [*BOOKING_LINES, "yes", "no thanks"])
+    says = [a for a in actions if isinstance(a, Say)]
+    for start in ("So that's", "You're all set"):
+        matching = [a for a in says if a.text.startswith(start)]
+        assert matching and not matching[0].interruptible, start
+    assert not says[-1].interruptible  # the goodbye
+    confirmation = [a for a in actions if isinstance(a, SendSms) and a.kind == "confirmation"]
+    assert confirmation[0].to == CALLER and "Wed Nov 25 at 2:00 PM" in confirmation[0].body
+    assert isinstance(actions[-1], HangUp) and driver.finished
+    assert [t["role"] for t in driver.transcript[:2]] == ["agent", "caller"]
+    assert driver.transcript[0]["at"] == NOW.isoformat()
+
+
+async def test_an_sms_thread_survives_between_texts(business: Business, db: Database) -> None:
+    clock = FixedClock(NOW)
+    calendar = LocalCalendar(business, db, clock)
+    driver = ConversationDriver(business, calendar, clock=clock)
+    await _call(driver, ["Can someone fix a leaking toilet tomorrow at 9?"], channel="sms")
+    texts = ["Olga Petrov", "12 Ocean Ave", "yes", "yes"]
+    for text in texts:  # each text arrives in a new process: state goes through JSON
+        state = json.loads(json.dumps(driver.to_state()))
+        driver = ConversationDriver.from_state(state, business, calendar, clock=clock)
+        replies = [a async for a in driver.handle(CallerSaid(text))]
+        assert not any(isinstance(a, Say) and "check the calendar" in a.text for a in replies)
+    assert driver.outcome.action == "booked"
+    assert driver.outcome.booking["phone"] == CALLER  # type: ignore[index]
+    # Later in the same thread: "can you come Thursday instead?"
+    for text in ["can you come Thursday instead?", "the first one", "yes"]:
+        state = json.loads(json.dumps(driver.to_state()))
+        driver = ConversationDriver.from_state(state, business, calendar, clock=clock)
+        _ = [a async for a in driver.handle(CallerSaid(text))]
+    assert driver.outcome.action == "rescheduled"
+    assert driver.outcome.booking["start"].startswith("2026-11-26T08:00")  # type: ignore[index]
+    assert len(driver.transcript) > 10
+
+
+async def test_a_deposit_is_said_before_booking_and_texted_after(db: Database) -> None:
+    demo = demo_businesses().get("mikes-plumbing")
+    services = tuple(s.model_copy(update={"deposit": 50.0}) if s.slug == "service-call" else s for s in demo.services)
+    business = demo.model_copy(update={"services": services})
+    clock = FixedClock(NOW)
+    driver = ConversationDriver(business, LocalCalendar(business, db, clock), clock=clock)
+    actions = await _call(driver, [*BOOKING_LINES, "yes"])
+    readback = next(a for a in actions if isinstance(a, Say) and a.text.startswith("So that's"))
+    assert "$50 deposit" in readback.text
+    assert any(isinstance(a, SendSms) and a.kind == "payment_link" and a.to == CALLER for a in actions)
+
+
+async def test_the_engine_alone_is_a_list_of_events(business: Business) -> None:
+    """Sans-I/O: no calendar at all, tool results are just events."""
+    engine = Engine(business, FixedClock(NOW), seed=1)
+    engine.handle(CallStarted(business="mikes-plumbing", caller=CALLER, call_id="e1"))
+    actions: list[Action] = []
+    for line in BOOKING_LINES[:5]:
+        actions = engine.handle(CallerSaid(line))
+    tool = actions[0]
+    assert isinstance(tool, RunTool) and tool.name == "find_slots"
+    slot = {
+        "calendar_id": "x",
+        "service": "service-call",
+        "start": "2026-11-25T22:00:00+00:00",
+        "end": "2026-11-25T23:00:00+00:00",
+        "team_member": None,
+    }
+    spoken = engine.handle(ToolResult(tool.call_id, tool.name, result={"slots": [slot], "nearest": False}))
+    assert "tomorrow at 2 PM" in spoken[0].text  # type: ignore[union-attr]
+    # A late duplicate of the same result is ignored, never acted on twice.
+    assert engine.handle(ToolResult(tool.call_id, tool.name, result={"slots": [slot]})) == []
+    # A slot id the engine never offered cannot be booked, whatever anyone asks.
+    from silentpartner.conversation.guards import Refused
+
+    with pytest.raises(Refused):
+        engine.state.readback_for, engine.state.readback_yes = "made-up", True
+        engine.state.chosen = "made-up"
+        engine.book()
+
+
+async def test_a_slot_taken_before_the_yes_is_said_and_the_next_times_offered(business: Business, db: Database) -> None:
+    clock = FixedClock(NOW)
+    calendar = LocalCalendar(business, db, clock)
+    driver = ConversationDriver(business, calendar, clock=clock)
+    await _call(driver, [*BOOKING_LINES])  # read back, hold taken
+    clock.advance(minutes=business.hold_minutes + 1)  # the caller dithered; the hold lapsed
+    for member in ("Mike", "Dana"):  # and someone else booked 2 PM with both plumbers
+        await calendar.book(
+            BookingRequest(
+                service="service-call",
+                start=datetime(2026, 11, 25, 22, 0, tzinfo=UTC),
+                name="Someone Else",
+                phone="+15035550777",
+                team_member=member,
+            )
+        )
+    replies = [a async for a in driver.handle(CallerSaid("yes"))]
+    said = " ".join(a.text for a in replies if isinstance(a, Say))
+    assert "that time was just taken" in said and "Someone Else" not in said
+    assert driver.outcome.action == "none"
+    replies = [a async for a in driver.handle(CallerSaid("the first one"))]
+    replies = [a async for a in driver.handle(CallerSaid("yes"))]
+    assert driver.outcome.action == "booked"
+    assert driver.outcome.booking["start"] != "2026-11-25T14:00:00-08:00"  # type: ignore[index]
+
+
+async def test_known_customers_are_welcomed_back(business: Business) -> None:
+    engine = Engine(business, FixedClock(NOW))
+    actions = engine.handle(CallStarted(business="mikes-plumbing", caller=CALLER, call_id="k1", known_customer=True))
+    assert "good to hear from you again" in actions[0].text  # type: ignore[union-attr]
+
+
+async def test_no_emergency_transfer_when_the_business_does_not_allow_it(db: Database) -> None:
+    business = demo_businesses().get("mikes-plumbing").model_copy(update={"allow_emergency_transfer": False})
+    clock = FixedClock(NOW)
+    driver = ConversationDriver(business, LocalCalendar(business, db, clock), clock=clock)
+    actions = await _call(driver, ["Sewage is backing up into my basement", "no"])
+    said = " ".join(a.text for a in actions if isinstance(a, Say))
+    assert "earliest I can get someone out is today at 10 AM" in said
+    assert "put you straight through" not in said
+    assert not [a for a in actions if type(a).__name__ == "Transfer"]
+    assert actions[-2].text in LINES["ask_when"]  # type: ignore[union-attr]
