@@ -28,8 +28,10 @@ def default_components() -> list[Component]:
     """Each package's long-lived parts, started in this order and stopped in reverse."""
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.conversation.component import ChatBrainComponent
+    from silentpartner.messaging.worker import JobWorker
 
-    return [CalendarComponent(), ChatBrainComponent()]
+    # The job worker does nothing when settings.run_jobs is false (it checks at start).
+    return [CalendarComponent(), ChatBrainComponent(), JobWorker()]
 
 
 async def open_runtime(
@@ -101,4 +103,7 @@ def create_app(
 
 def _routers() -> list[Callable[[FastAPI], None]]:
     """Route groups contributed by the packages (voice, messaging, calendar webhooks, dashboard)."""
-    return []
+    from silentpartner.calendar import webhooks as calcom_webhooks
+    from silentpartner.messaging import routes as messaging_routes
+
+    return [messaging_routes.register, calcom_webhooks.register]

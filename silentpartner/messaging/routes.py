@@ -1,0 +1,126 @@
+"""Twilio's messaging webhooks: `POST /twilio/sms` (a text came in) and `POST /twilio/sms-status`
+(delivery status of a text we sent). Both check X-Twilio-Signature against PUBLIC_URL + path and
+answer 403 when it does not match."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy import update
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+
+from silentpartner.logs import log_event, mask_phone
+from silentpartner.messaging.inbound import InboundText, handle_text
+from silentpartner.messaging.sms import set_opt_out
+from silentpartner.phones import try_e164
+from silentpartner.settings import Settings
+from silentpartner.store.models import MessageRecord
+
+if TYPE_CHECKING:
+    from silentpartner.runtime import Runtime
+
+log = logging.getLogger("silentpartner.messaging.routes")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# Delivery errors worth keeping an eye on: unreachable handset, landline / unreachable carrier, unregistered 10DLC.
+WATCHED_ERRORS = {30003: "unreachable", 30006: "landline", 30034: "unregistered_10dlc"}
+
+
+def _signed_url(settings: Settings, request: Request) -> str:
+    url = settings.public_url + request.url.path
+    query = request.scope.get("query_string", b"")
+    return url + "?" + query.decode("latin-1") if query else url
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def from_twilio(settings: Settings, request: Request, form: FormData) -> bool:
+    """Signed by Twilio. Without an auth token there is nothing to check against, so only loopback
+    callers (local tools on this machine) are accepted."""
+    token = settings.secret("twilio_auth_token")
+    if not token:
+        return _loopback(request)
+    signature = request.headers.get("x-twilio-signature", "")
+    return bool(signature) and RequestValidator(token).validate(_signed_url(settings, request), form, signature)
+
+
+def _twiml(body: str = EMPTY_TWIML) -> Response:
+    return Response(body, media_type="application/xml")
+
+
+def register(app: FastAPI) -> None:
+    router = APIRouter()
+
+    @router.post("/twilio/sms")
+    async def inbound_sms(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        form = await request.form()
+        if not from_twilio(runtime.settings, request, form):
+            log_event(log, "sms.bad_signature", logging.WARNING, path=request.url.path)
+            return PlainTextResponse("invalid signature", status_code=403)
+        business = runtime.businesses.by_number(str(form.get("To", "")))
+        sender = try_e164(str(form.get("From", "")))
+        if business is None or sender is None:
+            log_event(log, "sms.unroutable", logging.WARNING, to=str(form.get("To", "")))
+            return _twiml()
+        text = InboundText(
+            business=business,
+            from_number=sender,
+            body=str(form.get("Body", "")),
+            sid=str(form.get("MessageSid") or form.get("SmsSid") or "") or None,
+            opt_out_type=str(form.get("OptOutType")) if form.get("OptOutType") else None,
+        )
+        await handle_text(runtime, text)
+        return _twiml()
+
+    @router.post("/twilio/sms-status")
+    async def sms_status(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        form = await request.form()
+        if not from_twilio(runtime.settings, request, form):
+            return PlainTextResponse("invalid signature", status_code=403)
+        sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
+        status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")
+        raw_code = str(form.get("ErrorCode") or "")
+        code = int(raw_code) if raw_code.isdigit() else None
+        if not sid or not status:
+            return PlainTextResponse("missing MessageSid or MessageStatus", status_code=400)
+        now = runtime.clock.now()
+        async with runtime.db.session() as session:
+            values: dict = {"status": status, "updated_at": now}
+            if code is not None:
+                values["error_code"] = code
+            result = await session.execute(
+                update(MessageRecord)
+                .where(MessageRecord.sid == sid)
+                .values(**values)
+                .returning(MessageRecord.business, MessageRecord.to_number)
+            )
+            row = result.first()
+            if row is not None and code == 30006:
+                await set_opt_out(session, row.business, row.to_number, now=now, textable=False, reason="landline")
+        if code is not None:
+            log_event(
+                log,
+                "sms.delivery_error",
+                logging.WARNING,
+                sid=sid,
+                status=status,
+                code=code,
+                meaning=WATCHED_ERRORS.get(code, "other"),
+                to=mask_phone(row.to_number) if row is not None else None,
+            )
+        return Response(status_code=204)
+
+    app.include_router(router)
