@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from silentpartner.business import Business
+from silentpartner.calendar.calcom import META_CALL_ID, META_SOURCE, WEBHOOK_TRIGGERS
 from silentpartner.calendar.port import Booking
 from silentpartner.logs import log_event
 from silentpartner.phones import try_e164
@@ -41,18 +42,8 @@ log = logging.getLogger("silentpartner.calendar.webhooks")
 
 SIGNATURE_HEADER = "x-cal-signature-256"
 NO_SECRET = "no-secret-provided"
-META_CALL_ID = "silentpartnerCallId"
-META_SOURCE = "silentpartnerSource"
-BOOKING_TRIGGERS = {
-    "BOOKING_CREATED",
-    "BOOKING_REQUESTED",
-    "BOOKING_RESCHEDULED",
-    "BOOKING_CANCELLED",
-    "BOOKING_REJECTED",
-    "BOOKING_PAYMENT_INITIATED",
-    "BOOKING_PAID",
-    "MEETING_ENDED",
-}
+# The metadata keys we write into Cal.com bookings, and the triggers we subscribe to, are the backend's.
+BOOKING_TRIGGERS = frozenset(WEBHOOK_TRIGGERS)
 ACTIVE = ("accepted", "pending", "awaiting_payment")
 SELF_CONFIRMING_SOURCES = ("call", "sms", "simulate")
 RECONCILE_EVERY = timedelta(minutes=10)

@@ -32,10 +32,10 @@ import hmac
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -274,13 +274,22 @@ class FakeCalcom:
     def serve(self) -> LiveServer:
         """Start it on a loopback port (sets `self.url`); the caller stops it (after `close()`).
 
-        TCP_NODELAY on the listening socket (accepted sockets inherit it): otherwise a response written
-        in two segments on a kept-alive connection waits ~40 ms for the client's delayed ACK."""
+        LiveServer sets TCP_NODELAY, so kept-alive requests don't wait on delayed ACKs."""
         server = LiveServer(self.app)
-        server.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server.start()
         self.url = server.url
         return server
+
+    @contextmanager
+    def running(self) -> Iterator[FakeCalcom]:
+        """Serve for the duration of a test; afterwards every request must have matched the spec."""
+        server = self.serve()
+        try:
+            yield self
+        finally:
+            self.close()
+            server.stop()
+        assert self.spec_violations == [], "requests that do not match the Cal.com v2 spec"
 
     def requests_to(self, method: str, path_prefix: str) -> int:
         return sum(1 for m, p, _ in self.requests if m == method and p.startswith(path_prefix))
