@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
-        help="run the web server (Twilio webhooks, media streams, dashboard)",
+        help="run the web server (Twilio webhooks, media streams, Cal.com webhooks)",
         description="Run the server under uvicorn. With no keys it serves the demo business "
         "on the embedded calendar and offline speech.",
     )

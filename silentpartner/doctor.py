@@ -72,7 +72,7 @@ def check_settings(settings: Settings) -> list[Finding]:
             Finding(
                 "ok",
                 "Twilio",
-                "not configured: the browser phone and `simulate` work; no texts are "
+                "not configured: `simulate` works; no calls are answered and no texts are "
                 "sent (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to take real calls)",
             )
         )
