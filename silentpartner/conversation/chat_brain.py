@@ -17,7 +17,8 @@ from silentpartner.conversation import guards
 from silentpartner.conversation.chat_tools import tool_specs
 from silentpartner.conversation.events import Action, EndOfTurn, RunTool, Say, ToolResult
 from silentpartner.conversation.phases import Phase
-from silentpartner.conversation.spoken import parse_phone_number
+from silentpartner.conversation.rules.emergency import report_gas
+from silentpartner.conversation.spoken.phone_numbers import parse_phone_number
 from silentpartner.conversation.when_adapter import understand
 from silentpartner.phones import try_e164
 
@@ -168,9 +169,7 @@ class ChatBrain:
     async def _t_report_emergency(self, d, e: Engine, description: str):
         s = e.state
         if any(word in description.lower() for word in _GAS):
-            from silentpartner.conversation.rules_brain import RulesBrain
-
-            return {"done": "gas safety advice given"}, RulesBrain()._gas(e, description), True
+            return {"done": "gas safety advice given"}, report_gas(e, description), True
         service = e.business.emergency_service()
         s.intent, s.phase = "emergency", Phase.EMERGENCY
         s.service = service.slug if service else e.business.default_service().slug

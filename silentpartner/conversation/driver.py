@@ -33,7 +33,7 @@ from silentpartner.conversation.events import (
     ToolResult,
     Transfer,
 )
-from silentpartner.conversation.rules_brain import RulesBrain
+from silentpartner.conversation.rules.brain import RulesBrain
 from silentpartner.conversation.tools import ToolRunner
 
 log = logging.getLogger(__name__)

@@ -41,12 +41,12 @@ from silentpartner.conversation.events import (
 from silentpartner.conversation.events import Say as SayAction
 from silentpartner.conversation.phases import Phase
 from silentpartner.conversation.replies import Replies
-from silentpartner.conversation.spoken import is_yes
+from silentpartner.conversation.spoken.yes_no import is_yes
 from silentpartner.speech_text import clock as clock_label
 from silentpartner.speech_text import spoken_day, spoken_slot, text_slot
 
 if TYPE_CHECKING:
-    from silentpartner.conversation.rules_brain import RulesBrain
+    from silentpartner.conversation.rules.brain import RulesBrain
 
 OUTCOME_BOOKING_KEYS = ("uid", "service", "start", "end", "name", "phone", "address", "notes", "team_member")
 
@@ -73,7 +73,7 @@ class Engine:
         self.last_result: dict[str, Any] | None = None  # the latest absorbed tool result, for a chat brain
         self._brain: RulesBrain | None = None
         if not external_brain:
-            from silentpartner.conversation.rules_brain import RulesBrain
+            from silentpartner.conversation.rules.brain import RulesBrain
 
             self._brain = RulesBrain()
 
@@ -362,7 +362,7 @@ class Engine:
         self.last_result = self._for_brain(event.name, result)
         if self._brain is None:
             if purpose == "owner":  # the owner's schedule opens their call, whichever brain runs it
-                from silentpartner.conversation.rules_brain import RulesBrain
+                from silentpartner.conversation.rules.brain import RulesBrain
 
                 return [*outward, *RulesBrain().after_tool(self, event.name, purpose, result)]
             return outward

@@ -1,4 +1,4 @@
-"""Time understanding (`when.py`) as plain dicts the conversation state can keep between turns."""
+"""Time understanding (the `when` package) as plain dicts the conversation state can keep between turns."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The rules brain, one module per phase of the conversation; `brain.RulesBrain` is the entry point."""
