@@ -29,9 +29,10 @@ def default_components() -> list[Component]:
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.conversation.component import ChatBrainComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.voice.warmup import VoiceComponent
 
     # The job worker does nothing when settings.run_jobs is false (it checks at start).
-    return [CalendarComponent(), ChatBrainComponent(), JobWorker()]
+    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent()]
 
 
 async def open_runtime(
@@ -105,5 +106,6 @@ def _routers() -> list[Callable[[FastAPI], None]]:
     """Route groups contributed by the packages (voice, messaging, calendar webhooks, dashboard)."""
     from silentpartner.calendar import webhooks as calcom_webhooks
     from silentpartner.messaging import routes as messaging_routes
+    from silentpartner.voice import routes as voice_routes
 
-    return [messaging_routes.register, calcom_webhooks.register]
+    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register]

@@ -1,0 +1,611 @@
+"""One live phone call: the Media Streams codec, a speech engine and the conversation driver, bridged.
+
+    caller audio -> VAD -> STT -> driver -> Say -> TTS -> μ-law media frames + marks -> Twilio
+
+Four tasks share one call: the reader (websocket frames -> codec -> VAD, DTMF, marks), the brain (events
+in order -> driver -> actions), the speaker (agent lines -> sentences -> audio chunks, each followed by a
+mark) and the watcher (silence and DTMF pauses). The brain takes its inputs from one queue, so the
+driver sees events in the order the caller produced them, even though transcriptions finish later.
+
+- Barge-in: the VAD says the caller started speaking (it already waited `min_speech_ms`, so a cough or
+  an "mm-hm" does not count) while an interruptible line is playing: send `clear`, stop synthesis,
+  drop queued interruptible lines, and give the driver `AgentInterrupted(heard)` with only the words the
+  echoed marks prove were played. Non-interruptible lines (the booking read-back, the goodbye) play on.
+- Hang up: after the goodbye's last mark echoes, through the REST API (or by closing the socket when
+  there is no Twilio account, as with the browser phone). Transfer: the announcement plays out, then the
+  call is updated to `<Dial callerId=business number>`.
+- Turn latency: from the moment the VAD ends the caller's turn to the first agent audio byte sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from silentpartner.business import Business
+from silentpartner.clock import Clock
+from silentpartner.conversation.events import (
+    AgentInterrupted,
+    CallEnded,
+    CallerSaid,
+    CallStarted,
+    EndOfTurn,
+    Event,
+    HangUp,
+    KeysPressed,
+    Say,
+    SendSms,
+    Silence,
+    Transfer,
+)
+from silentpartner.logs import log_event
+from silentpartner.store import jobs
+from silentpartner.store.db import Database
+from silentpartner.voice import records
+from silentpartner.voice.codec import (
+    BadMessage,
+    Connected,
+    Dtmf,
+    MarkFlushed,
+    MarkPlayed,
+    Media,
+    MediaStreamCodec,
+    Started,
+    Stopped,
+)
+from silentpartner.voice.dtmf import DtmfGatherer
+from silentpartner.voice.engines import SpeechEngine
+from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
+from silentpartner.voice.recorder import CallRecorder
+
+log = logging.getLogger(__name__)
+
+MAX_BAD_IN_A_ROW = 10
+BRAIN_GRACE_S = 10.0  # how long a turn in progress may finish after the call ended
+
+
+@dataclass(frozen=True)
+class CallTiming:
+    """Every wait in a call, injectable so tests run in a fraction of real time."""
+
+    silence_reprompt_s: float = 8.0  # quiet this long after the agent finished: a gentle re-prompt
+    silence_goodbye_s: float = 30.0  # the caller silent this long: a polite goodbye
+    dtmf_pause_s: float = 2.0  # keys end after this pause (or `#`)
+    playout_timeout_s: float = 20.0  # longest wait for Twilio to echo the last mark before hanging up anyway
+    chunk_ms: int = 200  # audio per outbound media message (each followed by a mark)
+    min_speech_ms: int = 250
+    end_silence_ms: int = 600
+    tick_s: float = 0.1  # how often the watcher looks at the silence and DTMF clocks
+
+
+class Transport(Protocol):
+    async def receive(self) -> str | bytes | None: ...  # None once the socket is closed
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class CallControl(Protocol):
+    @property
+    def available(self) -> bool: ...
+
+    async def hang_up(self, call_sid: str) -> bool: ...
+
+    async def transfer(self, call_sid: str, number: str, *, caller_id: str) -> bool: ...
+
+
+class Driver(Protocol):
+    outcome: Any
+    finished: bool
+
+    def handle(self, event: Event) -> Any: ...  # async iterator of actions
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    call_sid: str
+    business: Business
+    caller: str | None
+    forwarded_from: str | None = None
+    is_owner: bool = False
+    known_customer: bool = False
+    channel: str = "phone"
+
+
+@dataclass
+class _Utterance:
+    """A caller turn on its way to text: the transcription runs while the brain handles earlier events."""
+
+    ended_at: float
+    text: asyncio.Task[str]
+
+
+_Input = Event | _Utterance
+
+
+class LiveCall:
+    def __init__(
+        self,
+        *,
+        info: CallInfo,
+        codec: MediaStreamCodec,
+        transport: Transport,
+        speech: SpeechEngine,
+        driver: Driver,
+        control: CallControl,
+        db: Database,
+        clock: Clock,
+        timing: CallTiming | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.info = info
+        self.codec = codec
+        self.transport = transport
+        self.speech = speech
+        self.driver = driver
+        self.control = control
+        self.db = db
+        self.clock = clock
+        self.timing = timing or CallTiming()
+        self.now = monotonic
+        self.vad = speech.new_vad(min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms)
+        self.playback = PlaybackTracker()
+        self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
+        self.recorder = CallRecorder(db, info.call_sid, started_at=clock.now(), loop_start=self.now())
+        self.ended = asyncio.Event()
+        self.end_reason = ""
+        self.bad_in_a_row = 0
+        self.barge_ins = 0
+        self.latencies_ms: list[int] = []
+
+        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
+        self._lines: asyncio.Queue[Line] = asyncio.Queue()
+        self._speaking: Line | None = None
+        self._speak_task: asyncio.Task | None = None
+        self._lines_drained = asyncio.Event()
+        self._lines_drained.set()
+        self._playout_done = asyncio.Event()
+        self._playout_done.set()
+        self._brain_busy = False
+        self._caller_speaking = False
+        self._turn_ended_at: float | None = None  # when the caller's last turn ended, until the agent answers
+        self._stt_done_at = 0.0  # when that turn's transcription finished
+        self._last_caller_at = self.now()  # last caller speech or key
+        self._quiet_since = self.now()  # when the agent and the caller both last went quiet
+        self._silence_prompts = 0
+        self._hanging_up = False
+        self._transfer_started = False
+        self._transcript_entry: dict[int, dict[str, Any]] = {}  # line id -> its transcript entry
+        self._sent_lines: list[Line] = []
+        self._outcome_seen: Any = None
+
+    # -- running ------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Bridge until the stream stops, the socket closes or the call is hung up."""
+        log_event(log, "call.bridged", business=self.info.business.slug)
+        self.recorder.start()
+        self.recorder.set(status="in-progress")
+        await self._inputs.put(
+            CallStarted(
+                business=self.info.business.slug,
+                caller=self.info.caller,
+                call_id=self.info.call_sid,
+                channel=self.info.channel,  # type: ignore[arg-type]
+                forwarded_from=self.info.forwarded_from,
+                is_owner=self.info.is_owner,
+                known_customer=self.info.known_customer,
+            )
+        )
+        tasks = [
+            asyncio.create_task(self._read_loop(), name="call.reader"),
+            asyncio.create_task(self._brain_loop(), name="call.brain"),
+            asyncio.create_task(self._speak_loop(), name="call.speaker"),
+            asyncio.create_task(self._watch_loop(), name="call.watcher"),
+        ]
+        ended = asyncio.create_task(self.ended.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not ended and not task.cancelled() and task.exception() is not None:
+                    log.error("call.task_failed", exc_info=task.exception())
+                    self.end_reason = self.end_reason or "error"
+        finally:
+            self._end(self.end_reason or "error")
+            brain = tasks[1]
+            for task in [*tasks, ended]:
+                if task is not brain:
+                    task.cancel()
+            if self._brain_busy and not brain.done():
+                # Let a turn in progress (a booking being written) finish rather than cut a transaction.
+                await asyncio.wait({brain}, timeout=BRAIN_GRACE_S)
+            brain.cancel()
+            await asyncio.gather(*tasks, ended, return_exceptions=True)
+            await self._finish()
+
+    def _transferred(self) -> bool:
+        return self.end_reason == "transferred" or (self._transfer_started and self.end_reason == "stream stopped")
+
+    def _end(self, reason: str) -> None:
+        if not self.ended.is_set():
+            self.end_reason = reason
+            self.ended.set()
+            # Nothing more will play out: wake anything waiting for playback.
+            self._lines_drained.set()
+            self._playout_done.set()
+
+    async def _finish(self) -> None:
+        """Tell the driver, write the last of the record, and settle the call (text-back if nothing came of it)."""
+        try:
+            async for _ in self.driver.handle(CallEnded(reason=self.end_reason or "hangup")):
+                pass
+        except Exception:
+            log.exception("call.driver_end_failed")
+        for task in (self._speak_task,):
+            if task is not None and not task.done():
+                task.cancel()
+        self._record_outcome()
+        now = self.clock.now()
+        self.recorder.set(
+            status="transferred" if self._transferred() else "completed",
+            ended_at=now,
+            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
+        )
+        await self.recorder.close()
+        try:
+            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{self.end_reason}")
+        except Exception:
+            log.exception("call.settle_failed")
+        log_event(
+            log,
+            "call.ended",
+            reason=self.end_reason,
+            outcome=self._outcome_dict().get("action"),
+            turns=len(self.latencies_ms),
+            barge_ins=self.barge_ins,
+        )
+
+    # -- reader: frames in ----------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        while True:
+            frame = await self.transport.receive()
+            if frame is None:
+                self._end("socket closed")
+                return
+            event = self.codec.receive(frame)
+            if isinstance(event, BadMessage):
+                self.bad_in_a_row += 1
+                log_event(log, "media.bad_message", logging.WARNING, reason=event.reason, in_a_row=self.bad_in_a_row)
+                if self.bad_in_a_row >= MAX_BAD_IN_A_ROW:
+                    await self.transport.close(1007)
+                    self._end("bad messages")
+                    return
+                continue
+            self.bad_in_a_row = 0
+            if isinstance(event, Media):
+                await self._on_audio(event.payload)
+            elif isinstance(event, MarkPlayed | MarkFlushed):
+                self._on_mark(event)
+            elif isinstance(event, Dtmf):
+                await self._on_key(event.digit)
+            elif isinstance(event, Stopped):
+                self._end("stream stopped")
+                return
+            elif isinstance(event, Connected | Started):
+                continue
+
+    async def _on_audio(self, ulaw: bytes) -> None:
+        try:
+            vad_events = self.vad.feed(ulaw)
+        except Exception:  # one bad frame must not end the call
+            log.exception("call.vad_failed")
+            return
+        for vad_event in vad_events:
+            if not hasattr(vad_event, "pcm16k"):  # SpeechStarted
+                self._caller_speaking = True
+                self._last_caller_at = self.now()
+                await self._maybe_barge_in()
+            else:  # SpeechEnded
+                self._caller_speaking = False
+                now = self.now()
+                self._last_caller_at = self._quiet_since = now
+                self._silence_prompts = 0
+                task = asyncio.create_task(self.speech.transcribe(vad_event.pcm16k))
+                await self._inputs.put(_Utterance(ended_at=now, text=task))
+
+    async def _on_key(self, digit: str) -> None:
+        now = self.now()
+        self._last_caller_at = self._quiet_since = now
+        self._silence_prompts = 0
+        entry = self.dtmf.press(digit, now)
+        if entry:
+            await self._keys(entry)
+
+    async def _keys(self, digits: str) -> None:
+        self.recorder.line("caller", f"[keys {digits}]", self.now(), keys=digits)
+        await self._inputs.put(KeysPressed(digits))
+
+    def _on_mark(self, event: MarkPlayed | MarkFlushed) -> None:
+        if isinstance(event, MarkPlayed):
+            line = self.playback.played(event.tag)
+            if line is not None and line.fully_heard:
+                entry = self._transcript_entry.get(line.id)
+                if entry is not None and not entry.get("played"):
+                    self.recorder.amend(entry, played=True)
+        if self.codec.pending_marks == 0:
+            self._playout_done.set()
+            if self._lines_drained.is_set():
+                self._quiet_since = self.now()
+
+    # -- barge-in -----------------------------------------------------------------------------------
+
+    async def _maybe_barge_in(self) -> None:
+        pending = self._pending_lines()
+        # A clear drops everything buffered, so one line that must be heard in full protects them all.
+        if not pending or self._hanging_up or not all(line.interruptible for line in pending):
+            return
+        line = pending[0]  # the one playing now
+        self.barge_ins += 1
+        await self.transport.send(self.codec.clear())
+        for later in pending[1:]:
+            later.interrupted = True
+            self._amend_line(later, heard="", interrupted=True)
+        line.interrupted = True
+        # Drop what is still queued to say; lines that must be heard (read-back, goodbye) stay.
+        kept: list[Line] = []
+        while not self._lines.empty():
+            queued = self._lines.get_nowait()
+            if queued.interruptible:
+                self._amend_line(queued, heard="", interrupted=True)
+            else:
+                kept.append(queued)
+        for queued in kept:
+            self._lines.put_nowait(queued)
+        if not kept and self._speaking is None:
+            self._lines_drained.set()
+        if self._speak_task is not None and self._speaking in pending:
+            self._speak_task.cancel()
+        heard = line.heard_text()
+        self._amend_line(line, heard=heard, interrupted=True)
+        log_event(log, "call.barge_in", heard_words=len(heard.split()))
+        await self._inputs.put(AgentInterrupted(heard=heard))
+
+    def _pending_lines(self) -> list[Line]:
+        """Lines being synthesized or with audio still buffered at Twilio, oldest (the one playing) first."""
+        if self._speaking is None and not self.codec.playing:
+            return []
+        return [line for line in self._sent_lines if not line.interrupted and not line.fully_heard]
+
+    def _amend_line(self, line: Line, **values: Any) -> None:
+        entry = self._transcript_entry.get(line.id)
+        if entry is not None:
+            self.recorder.amend(entry, **values)
+
+    # -- brain: events -> driver -> actions -------------------------------------------------------
+
+    async def _brain_loop(self) -> None:
+        while True:
+            item = await self._inputs.get()
+            if self.ended.is_set():
+                return
+            self._brain_busy = True
+            try:
+                event = await self._resolve(item)
+                if event is not None:
+                    await self._drive(event)
+            finally:
+                self._brain_busy = self._inputs.qsize() > 0
+            if self.driver.finished and not self._hanging_up:
+                await self._hang_up("conversation finished")
+
+    async def _resolve(self, item: _Input) -> Event | None:
+        if not isinstance(item, _Utterance):
+            return item
+        try:
+            text = (await item.text).strip()
+        except Exception:
+            log.exception("call.transcribe_failed")
+            return None
+        self._stt_done_at = self.now()
+        if not text:
+            return None
+        self.recorder.line("caller", text, item.ended_at)
+        self._turn_ended_at = item.ended_at
+        return CallerSaid(text=text)
+
+    async def _drive(self, event: Event) -> None:
+        async for action in self.driver.handle(event):
+            if isinstance(action, Say):
+                self._queue_line(action)
+            elif isinstance(action, SendSms):
+                await self._send_sms(action)
+            elif isinstance(action, Transfer):
+                await self._transfer(action)
+            elif isinstance(action, HangUp):
+                await self._hang_up(action.reason or "done")
+            elif isinstance(action, EndOfTurn):
+                pass
+            self._record_outcome()
+        self._record_outcome()
+
+    def _queue_line(self, say: Say) -> None:
+        if not say.text.strip():
+            return
+        line = self.playback.new_line(say.text, say.interruptible)
+        self._transcript_entry[line.id] = self.recorder.line(
+            "agent", say.text, self.now(), interruptible=say.interruptible
+        )
+        self._lines_drained.clear()
+        self._playout_done.clear()
+        self._lines.put_nowait(line)
+
+    def _outcome_dict(self) -> dict[str, Any]:
+        outcome = getattr(self.driver, "outcome", None)
+        if outcome is None:
+            return {}
+        return outcome.as_dict() if hasattr(outcome, "as_dict") else dict(outcome)
+
+    def _record_outcome(self) -> None:
+        outcome = self._outcome_dict()
+        if not outcome or outcome == self._outcome_seen:
+            return
+        self._outcome_seen = outcome
+        booking = outcome.get("booking") or {}
+        values: dict[str, Any] = {"outcome": outcome.get("action")}
+        if booking.get("uid"):
+            values["booking_uid"] = booking["uid"]
+        if outcome.get("message"):
+            values["message_for_owner"] = outcome["message"]
+        self.recorder.set(**values)
+
+    async def _send_sms(self, sms: SendSms) -> None:
+        payload = {
+            "business": self.info.business.slug,
+            "to": sms.to,
+            "body": sms.body,
+            "kind": sms.kind,
+            "booking_uid": sms.booking_uid,
+            "call_sid": self.info.call_sid,
+        }
+        dedupe = f"sms:{self.info.call_sid}:{sms.kind}:{sms.booking_uid}" if sms.booking_uid else None
+        try:
+            async with self.db.session() as session:
+                await jobs.enqueue(
+                    session,
+                    "sms",
+                    payload,
+                    run_at=self.clock.now(),
+                    business=self.info.business.slug,
+                    dedupe_key=dedupe,
+                    now=self.clock.now(),
+                )
+        except Exception:
+            log.exception("call.sms_enqueue_failed")
+
+    async def _wait_for_playout(self) -> None:
+        """Until every queued line has been sent and Twilio has echoed the last mark."""
+        try:
+            async with asyncio.timeout(self.timing.playout_timeout_s):
+                await self._lines_drained.wait()
+                while self.codec.pending_marks and not self.ended.is_set():
+                    self._playout_done.clear()
+                    await self._playout_done.wait()
+        except TimeoutError:
+            log_event(log, "call.playout_timeout", logging.WARNING, pending=self.codec.pending_marks)
+
+    async def _hang_up(self, reason: str) -> None:
+        if self._hanging_up:
+            return
+        self._hanging_up = True
+        await self._wait_for_playout()
+        if self.control.available:
+            await self.control.hang_up(self.info.call_sid)
+        await self.transport.close(1000)
+        self._end(f"hangup:{reason}")
+
+    async def _transfer(self, transfer: Transfer) -> None:
+        self._hanging_up = True  # nothing may interrupt the announcement now
+        await self._wait_for_playout()
+        self._transfer_started = True  # Twilio may stop the stream before the REST call even returns
+        ok = await self.control.transfer(self.info.call_sid, transfer.number, caller_id=self.info.business.main_number)
+        self.recorder.set(status="transferred" if ok else "transfer-failed")
+        if ok:
+            self._end("transferred")
+        else:
+            self._hanging_up = False
+
+    # -- speaker: lines -> audio ---------------------------------------------------------------------
+
+    async def _speak_loop(self) -> None:
+        while True:
+            line = await self._lines.get()
+            self._speaking = line
+            self._sent_lines = [*(old for old in self._sent_lines if not (old.fully_heard or old.interrupted)), line][
+                -8:
+            ]
+            self._speak_task = asyncio.create_task(self._speak(line))
+            try:
+                await self._speak_task
+            except asyncio.CancelledError:
+                if self.ended.is_set() or asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise
+            finally:
+                self._speaking = None
+                self._speak_task = None
+                if self._lines.empty():
+                    self._lines_drained.set()
+                    if self.codec.pending_marks == 0:
+                        self._playout_done.set()
+
+    async def _speak(self, line: Line) -> None:
+        chunk_bytes = max(160, 8 * self.timing.chunk_ms)
+        for index, sentence in enumerate(line.sentences):
+            audio = bytearray()
+            async for piece in self.speech.synthesize(sentence):
+                audio.extend(piece)
+            if not audio:
+                continue
+            line.total[index] = len(audio)
+            for start in range(0, len(audio), chunk_bytes):
+                piece = bytes(audio[start : start + chunk_bytes])
+                tag = ChunkTag(line.id, index, start + len(piece), len(audio))
+                media, mark, _ = self.codec.send_audio(piece, tag)
+                await self.transport.send(media)
+                self._note_first_audio()
+                await self.transport.send(mark)
+        line.sent_all = True
+
+    def _note_first_audio(self) -> None:
+        if self._turn_ended_at is None:
+            return
+        now = self.now()
+        ms = int((now - self._turn_ended_at) * 1000)
+        log_event(
+            log,
+            "call.turn_latency",
+            ms=ms,
+            stt_ms=int((self._stt_done_at - self._turn_ended_at) * 1000),
+            reply_ms=int((now - self._stt_done_at) * 1000),
+        )
+        self._turn_ended_at = None
+        self.latencies_ms.append(ms)
+        self.recorder.latency(ms)
+
+    # -- watcher: silence and key pauses -----------------------------------------------------------
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timing.tick_s)
+            now = self.now()
+            entry = self.dtmf.poll(now)
+            if entry:
+                await self._keys(entry)
+            if self._hanging_up or self._caller_speaking or self._brain_busy or not self._inputs.empty():
+                continue
+            if self._speaking is not None or not self._lines_drained.is_set() or self.codec.pending_marks:
+                continue
+            idle = now - max(self._quiet_since, self._last_caller_at)
+            silent = now - self._last_caller_at
+            due = (self._silence_prompts == 0 and idle >= self.timing.silence_reprompt_s) or (
+                self._silence_prompts > 0 and silent >= self.timing.silence_goodbye_s * self._silence_prompts
+            )
+            if due:
+                self._silence_prompts += 1
+                self._quiet_since = now
+                log_event(log, "call.silence", seconds=round(silent, 1))
+                await self._inputs.put(Silence(seconds=round(silent, 1)))
+
+
+TIMING_SERVICE = "voice.timing"
+
+
+def timing_from(services: dict[str, Any]) -> CallTiming:
+    """The call timing a deployment (or a test) put in `runtime.services`, else the defaults."""
+    timing = services.get(TIMING_SERVICE)
+    return timing if isinstance(timing, CallTiming) else CallTiming()

@@ -1,0 +1,25 @@
+"""What a live call needs from a speech engine. The offline engine (`speech/engine.py`) fits it; a
+cloud engine can slot in by offering the same four things."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+
+class Vad(Protocol):
+    """Per call: fed the caller's μ-law 8 kHz audio, tells when speech starts and ends."""
+
+    def feed(self, mulaw8k: bytes) -> list: ...  # SpeechStarted(at) | SpeechEnded(at, pcm16k, duration)
+
+    def flush(self) -> list: ...
+
+
+class SpeechEngine(Protocol):
+    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad: ...
+
+    async def transcribe(self, pcm16k: bytes) -> str: ...
+
+    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """μ-law 8 kHz audio for `text`, sentence by sentence."""
+        ...

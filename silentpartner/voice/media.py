@@ -1,0 +1,161 @@
+"""The media websocket: Twilio's handshake (`connected`, `start`), the one-time token, then a LiveCall.
+
+Nothing is bridged until `start.customParameters` carries an unused token minted for that call sid by
+the signed voice webhook; otherwise the socket is closed with 1008 (policy violation). Bad frames are
+logged and skipped; 10 in a row close the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from silentpartner.logs import business_var, call_sid_var, log_event
+from silentpartner.runtime import Runtime
+from silentpartner.store.models import BookingRecord
+from silentpartner.voice import records, tokens
+from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, LiveCall, timing_from
+from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
+from silentpartner.voice.warmup import call_control, speech_engine
+
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008
+INVALID_DATA = 1007
+SERVER_ERROR = 1011
+START_TIMEOUT_S = 15.0  # Twilio sends connected and start right after the socket opens
+
+
+class StarletteTransport:
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.closed = False
+
+    async def receive(self) -> str | bytes | None:
+        if self.closed:
+            return None
+        try:
+            message = await self.websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            self.closed = True
+            return None
+        if message["type"] == "websocket.disconnect":
+            self.closed = True
+            return None
+        text = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def send(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            await self.websocket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.closed = True
+
+    async def close(self, code: int = 1000) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.websocket.close(code)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the other side is already gone
+
+
+async def _await_start(transport: StarletteTransport, codec: MediaStreamCodec) -> Started | None:
+    bad = 0
+    while True:
+        frame = await transport.receive()
+        if frame is None:
+            return None
+        event = codec.receive(frame)
+        if isinstance(event, Started):
+            return event
+        if isinstance(event, Connected):
+            continue
+        bad += 1
+        reason = event.reason if isinstance(event, BadMessage) else f"unexpected {type(event).__name__} before start"
+        log_event(log, "media.bad_message", logging.WARNING, reason=reason, in_a_row=bad)
+        if bad >= MAX_BAD_IN_A_ROW:
+            await transport.close(INVALID_DATA)
+            return None
+
+
+async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
+    await websocket.accept()
+    transport = StarletteTransport(websocket)
+    codec = MediaStreamCodec()
+    try:
+        async with asyncio.timeout(START_TIMEOUT_S):
+            started = await _await_start(transport, codec)
+    except TimeoutError:
+        started = None
+    if started is None:
+        await transport.close(POLICY_VIOLATION)
+        return
+    call_sid_var.set(started.call_sid)
+    token = started.custom_parameters.get("token", "")
+    claimed_sid = started.custom_parameters.get("call_sid", started.call_sid)
+    now = runtime.clock.now()
+    if claimed_sid != started.call_sid or not await tokens.redeem(runtime.db, started.call_sid, token, now=now):
+        log_event(log, "media.token_refused", logging.WARNING)
+        await transport.close(POLICY_VIOLATION)
+        return
+    record = await records.load_call(runtime.db, started.call_sid)
+    business = runtime.businesses.by_slug(record.business) if record else None
+    calendar = runtime.calendars.get(business.slug) if business else None
+    if record is None or business is None or calendar is None:
+        log_event(log, "media.no_call", logging.WARNING, has_record=record is not None)
+        await transport.close(POLICY_VIOLATION)
+        return
+    business_var.set(business.slug)
+    try:
+        speech = await speech_engine(runtime)
+    except Exception as exc:
+        log_event(log, "media.speech_unavailable", logging.ERROR, error=repr(exc))
+        await records.update_call(runtime.db, started.call_sid, status="speech-unavailable")
+        await records.settle(runtime.db, started.call_sid, now=runtime.clock.now(), reason="speech unavailable")
+        await transport.close(SERVER_ERROR)
+        return
+    from silentpartner.conversation.driver import ConversationDriver
+
+    driver = ConversationDriver(business, calendar, clock=runtime.clock)
+    call = LiveCall(
+        info=CallInfo(
+            call_sid=record.sid,
+            business=business,
+            caller=record.from_number,
+            forwarded_from=record.forwarded_from,
+            is_owner=record.is_owner,
+            known_customer=await _known_customer(runtime, business.slug, record.from_number),
+            channel=record.channel if record.channel in ("phone", "browser") else "phone",
+        ),
+        codec=codec,
+        transport=transport,
+        speech=speech,
+        driver=driver,
+        control=call_control(runtime),
+        db=runtime.db,
+        clock=runtime.clock,
+        timing=timing_from(runtime.services),
+    )
+    try:
+        await call.run()
+    finally:
+        await transport.close(1000)
+
+
+async def _known_customer(runtime: Runtime, business: str, caller: str | None) -> bool:
+    if not caller:
+        return False
+    async with runtime.db.session() as session:
+        found = await session.scalar(
+            select(BookingRecord.id)
+            .where(BookingRecord.business == business, BookingRecord.attendee_phone == caller)
+            .limit(1)
+        )
+    return found is not None

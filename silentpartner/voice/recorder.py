@@ -1,0 +1,78 @@
+"""Writes a live call to its CallRecord as it goes: transcript lines with timestamps, per-turn latency,
+outcome and booking uid. Writes are coalesced by one writer task, so the audio path never waits on the
+database and a crash loses at most the last moment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from silentpartner.voice import records
+
+log = logging.getLogger(__name__)
+
+
+class CallRecorder:
+    def __init__(self, db, call_sid: str, *, started_at: datetime, loop_start: float) -> None:
+        self.db = db
+        self.call_sid = call_sid
+        self.started_at = started_at
+        self._loop_start = loop_start
+        self.transcript: list[dict[str, Any]] = []
+        self.latencies_ms: list[int] = []
+        self._fields: dict[str, Any] = {}
+        self._dirty = asyncio.Event()
+        self._writer: asyncio.Task | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"recorder:{self.call_sid}")
+
+    def _stamp(self, at: float) -> dict[str, Any]:
+        offset = max(0.0, at - self._loop_start)
+        return {"t": round(offset, 3), "at": (self.started_at + timedelta(seconds=offset)).isoformat()}
+
+    def line(self, role: str, text: str, at: float, **extra: Any) -> dict[str, Any]:
+        entry = {**self._stamp(at), "role": role, "text": text, **extra}  # role: caller | agent, as the driver
+        self.transcript.append(entry)
+        self._dirty.set()
+        return entry
+
+    def amend(self, entry: dict[str, Any], **values: Any) -> None:
+        entry.update(values)
+        self._dirty.set()
+
+    def latency(self, ms: int) -> None:
+        self.latencies_ms.append(ms)
+        self._dirty.set()
+
+    def set(self, **values: Any) -> None:
+        self._fields.update(values)
+        self._dirty.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self._write()
+            if self._closed and not self._dirty.is_set():
+                return
+
+    async def _write(self) -> None:
+        values = {"transcript": list(self.transcript), "latencies_ms": list(self.latencies_ms), **self._fields}
+        try:
+            await records.update_call(self.db, self.call_sid, **values)
+        except Exception:
+            log.exception("call.record_write_failed")
+
+    async def close(self) -> None:
+        """Write the final state and stop the writer. The writer is never cancelled mid-write: a cancelled
+        SQLite statement can leave its connection holding the write lock."""
+        self._closed = True
+        self._dirty.set()
+        if self._writer is None or self._writer.done():
+            await self._write()
+            return
+        await asyncio.shield(self._writer)

@@ -1,0 +1,176 @@
+"""Twilio's voice webhooks and the media websocket.
+
+- `POST /twilio/voice`: signed; the business is the one whose number was called (`To`). Answers at once
+  with `<Connect><Stream>` carrying a one-time token, after starting the speech engine and the slot
+  cache warming in the background. An unknown number or an unhealthy product gets a short spoken
+  apology and a hang-up (and, when the business is known, a text-back), never a dead line.
+- `POST /twilio/voice-after`: the `<Connect action>`, fetched when the stream ends; hangs up.
+- `POST /twilio/status`, `POST /twilio/stream-status`: record status and duration; settle the call.
+- `WS /twilio/media`: Media Streams; `start.customParameters` must carry the unused token minted for
+  that call sid, else the socket is closed with 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from silentpartner.logs import business_var, call_sid_var, log_event
+from silentpartner.phones import try_e164
+from silentpartner.runtime import Runtime
+from silentpartner.voice import records, tokens, twiml
+from silentpartner.voice.signatures import request_is_from_twilio
+from silentpartner.voice.warmup import speech_health, warm_for_call
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+UNKNOWN_NUMBER_APOLOGY = "Sorry, this number isn't set up to take calls yet. Please try again later. Goodbye."
+UNAVAILABLE_APOLOGY = (
+    "Sorry, our assistant can't take your call right now. We'll text you shortly so we can help. Goodbye."
+)
+_background: set[asyncio.Task] = set()
+
+
+def _xml(body: str) -> Response:
+    return Response(content=body, media_type="application/xml")
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def _signed_form(request: Request) -> FormData | None:
+    runtime = _runtime(request)
+    form = await request.form()
+    if not request_is_from_twilio(runtime.settings, request, form):
+        log_event(log, "twilio.signature_rejected", level=logging.WARNING, path=request.url.path)
+        return None
+    return form
+
+
+def _spawn(coro) -> None:
+    task = asyncio.create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@router.post("/twilio/voice")
+async def incoming_call(request: Request) -> Response:
+    form = await _signed_form(request)
+    if form is None:
+        return Response("forbidden", status_code=403)
+    runtime = _runtime(request)
+    now = runtime.clock.now()
+    call_sid = str(form.get("CallSid", ""))
+    caller = try_e164(str(form.get("From", "")))
+    called = str(form.get("To", ""))
+    call_sid_var.set(call_sid)
+    business = runtime.businesses.by_number(called)
+    if business is None or not call_sid:
+        log_event(log, "call.unknown_number", level=logging.WARNING, to=called)
+        return _xml(twiml.apology(UNKNOWN_NUMBER_APOLOGY))
+    business_var.set(business.slug)
+    forwarded_from = try_e164(str(form.get("ForwardedFrom", ""))) if form.get("ForwardedFrom") else None
+    is_owner = business.is_owner(caller)
+    healthy, why = speech_health(runtime)
+    if healthy and business.slug not in runtime.calendars:
+        healthy, why = False, "no calendar for this business"
+    try:
+        await records.open_call(
+            runtime.db,
+            sid=call_sid,
+            business=business.slug,
+            from_number=caller,
+            to_number=try_e164(called) or called,
+            forwarded_from=forwarded_from,
+            is_owner=is_owner,
+            channel="phone",
+            now=now,
+        )
+        if not healthy:
+            return await _unavailable(runtime, call_sid, now, why)
+        token = await tokens.mint(runtime.db, call_sid, now=now)
+    except Exception:
+        log.exception("call.webhook_store_failed")
+        return _xml(twiml.apology(UNAVAILABLE_APOLOGY))
+    _spawn(warm_for_call(runtime, business))
+    log_event(log, "call.answered", forwarded=bool(forwarded_from), owner=is_owner)
+    return _xml(twiml.connect_stream(runtime.settings, call_sid=call_sid, token=token))
+
+
+async def _unavailable(runtime: Runtime, call_sid: str, now: datetime, why: str) -> Response:
+    log_event(log, "call.unavailable", level=logging.WARNING, why=why)
+    await records.update_call(runtime.db, call_sid, status="unavailable")
+    await records.settle(runtime.db, call_sid, now=now, reason="unavailable")
+    return _xml(twiml.apology(UNAVAILABLE_APOLOGY))
+
+
+@router.post("/twilio/voice-after")
+async def after_stream(request: Request) -> Response:
+    """The stream ended (we closed it, or it failed). Nothing follows: end the call cleanly."""
+    if await _signed_form(request) is None:
+        return Response("forbidden", status_code=403)
+    return _xml(twiml.hangup())
+
+
+@router.post("/twilio/status")
+async def call_status(request: Request) -> Response:
+    form = await _signed_form(request)
+    if form is None:
+        return Response("forbidden", status_code=403)
+    runtime = _runtime(request)
+    call_sid = str(form.get("CallSid", ""))
+    status = str(form.get("CallStatus", ""))
+    if not call_sid or not status:
+        return Response(status_code=204)
+    values: dict[str, object] = {"status": status}
+    duration = str(form.get("CallDuration", ""))
+    if duration.isdigit():
+        values["duration_seconds"] = int(duration)
+    now = runtime.clock.now()
+    if status in records.TERMINAL_STATUSES:
+        values["ended_at"] = now
+    await records.update_call(runtime.db, call_sid, **values)
+    if status in records.TERMINAL_STATUSES:
+        await records.settle(runtime.db, call_sid, now=now, reason=f"status:{status}")
+    return Response(status_code=204)
+
+
+@router.post("/twilio/stream-status")
+async def stream_status(request: Request) -> Response:
+    form = await _signed_form(request)
+    if form is None:
+        return Response("forbidden", status_code=403)
+    runtime = _runtime(request)
+    call_sid = str(form.get("CallSid", ""))
+    event = str(form.get("StreamEvent", ""))
+    if not call_sid:
+        return Response(status_code=204)
+    log_event(log, "call.stream_status", stream_event=event, error=str(form.get("StreamError", "")))
+    now = runtime.clock.now()
+    if event == "stream-error":
+        await records.update_call(runtime.db, call_sid, status="stream-error")
+    if event in ("stream-stopped", "stream-error"):
+        record = await records.load_call(runtime.db, call_sid)
+        if record is not None and record.ended_at is None:
+            duration = max(0, int((now - record.started_at).total_seconds()))
+            await records.update_call(runtime.db, call_sid, ended_at=now, duration_seconds=duration)
+        await records.settle(runtime.db, call_sid, now=now, reason=event)
+    return Response(status_code=204)
+
+
+@router.websocket("/twilio/media")
+async def media_stream(websocket: WebSocket) -> None:
+    from silentpartner.voice.media import serve_media_stream
+
+    await serve_media_stream(websocket, websocket.app.state.runtime)
+
+
+def include(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,205 @@
+"""Whole phone calls through a real uvicorn: Twilio's side is simulated (signed webhook, TwiML, media
+websocket, playback with marks), the caller speaks with a synthesized voice, the agent hears with the
+offline speech engine, books on the embedded calendar and hangs up through the local Twilio API server."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from silentpartner.store.models import BookingRecord
+from silentpartner.voice.call import CallTiming
+from silentpartner.voice.speech import OfflineSpeech
+from tests.conftest import PINNED_NOW
+from tests.support.caller_voice import caller_available, caller_says
+from tests.voice.voice_app import BUSINESS_NUMBER, CALLER, OWNER, voice_app
+
+_speech_ok, _speech_why = OfflineSpeech.available()
+_caller_ok, _caller_why = caller_available()
+speech = pytest.mark.skipif(
+    not (_speech_ok and _caller_ok), reason=f"offline speech unavailable: {_speech_why or _caller_why}"
+)
+pytestmark = [pytest.mark.speech, speech]
+
+FAST = 8.0  # the simulated line plays and carries audio at 8x real time
+LOCAL = ZoneInfo("America/Los_Angeles")
+
+
+async def test_a_caller_books_a_visit_by_phone(sqlite_url: str) -> None:
+    # (what the caller says, whether they go on as soon as the agent starts answering instead of waiting)
+    script = [
+        ("My kitchen faucet is leaking.", False),
+        ("Jordan Smith.", False),
+        ("Yes.", False),
+        ("1234 Oak Street.", False),
+        ("Tomorrow at two, please.", False),
+        ("Yes.", True),  # the answer is the booking read-back, which is not interruptible...
+        ("Yes.", False),  # ...so this "yes", said over it, does not cut it off
+        ("No, that's all.", False),
+    ]
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.4)
+            assert call.agent_rms() > 300, "the greeting should be audible speech, not silence"
+            for line, talk_over_the_answer in script:
+                await call.say(caller_says(line))
+                if talk_over_the_answer:
+                    await call.agent_starts_speaking()
+                    continue
+                await call.agent_finished_turn(quiet=0.4)
+                if call.closed.is_set():
+                    break
+            assert await call.wait_closed() == 1000
+            # Neither the read-back nor the goodbye was cut: nothing was flushed, all of it played.
+            assert call.talked_over_agent == 1
+            assert call.clears == 0
+            assert len(call.played_audio) == len(call.agent_audio)
+
+        # The hang-up went through Twilio's REST API.
+        hung_up = app.twilio.wait_for_call_update(placed.call_sid)
+        assert hung_up.updates == [{"Status": "completed"}]
+
+        db = app.db()
+        async with db.session() as session:
+            bookings = list(await session.scalars(select(BookingRecord)))
+        await db.close()
+        assert len(bookings) == 1
+        booking = bookings[0]
+        assert booking.attendee_phone == CALLER
+        assert booking.attendee_name == "Jordan Smith"
+        assert booking.start_at.astimezone(LOCAL) == datetime(2026, 11, 25, 14, 0, tzinfo=LOCAL)
+        assert "faucet" in (booking.notes or "").lower()
+
+        record = await app.call_record(placed.call_sid)
+        assert record is not None
+        assert record.outcome == "booked" and record.booking_uid == booking.uid
+        assert record.status == "completed" and record.ended_at is not None
+        roles = [entry["role"] for entry in record.transcript]
+        assert roles[0] == "agent" and roles.count("caller") >= len(script) - 1
+        assert all({"t", "at", "role", "text"} <= set(entry) for entry in record.transcript)
+        times = [entry["t"] for entry in record.transcript]
+        assert times == sorted(times)
+        assert len(record.latencies_ms) >= len(script) - 1
+        assert all(0 < ms < 10_000 for ms in record.latencies_ms)
+        # The confirmation text is handed to messaging; nothing to text back.
+        sms = await app.jobs("sms")
+        assert {job.payload["kind"] for job in sms} >= {"confirmation"}
+        assert [job.payload["to"] for job in sms if job.payload["kind"] == "confirmation"] == [CALLER]
+        await app.sim.status_callback(placed.call_sid, "completed", 40)
+        assert await app.jobs("textback") == []
+
+
+async def test_barging_in_clears_the_agents_audio_and_keeps_only_what_was_heard(sqlite_url: str) -> None:
+    with voice_app(sqlite_url, PINNED_NOW, speed=1.0) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_starts_speaking()
+            await call.say(caller_says("My kitchen faucet is leaking."), speed=2.0)
+            await call.agent_finished_turn(quiet=0.4)
+            assert call.talked_over_agent == 1
+            assert call.clears == 1
+            assert len(call.played_audio) < len(call.agent_audio)
+        record = await app.call_record(placed.call_sid)
+        assert record is not None
+        greeting = record.transcript[0]
+        assert greeting["role"] == "agent" and greeting["interrupted"] is True
+        assert len(greeting["heard"].split()) < len(greeting["text"].split())
+        assert greeting["text"].startswith(greeting["heard"])
+        # The conversation went on with what the caller said over the greeting.
+        assert any(e["role"] == "caller" and "faucet" in e["text"].lower() for e in record.transcript)
+        assert record.transcript[-1]["role"] == "agent"
+
+
+async def test_a_wrong_or_reused_token_is_refused(sqlite_url: str) -> None:
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        wrong = {**placed.parameters, "token": "not-the-token"}
+        async with app.sim.connect(placed, parameters=wrong) as call:
+            assert await call.wait_closed() == 1008
+            assert call.agent_audio == bytearray()
+        other = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        # A genuine token, but minted for another call.
+        async with app.sim.connect(placed, parameters={**other.parameters, "call_sid": placed.call_sid}) as call:
+            assert await call.wait_closed() == 1008
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            assert len(call.agent_audio) > 0
+        async with app.sim.connect(placed) as call:  # the same token again
+            assert await call.wait_closed() == 1008
+            assert call.agent_audio == bytearray()
+
+
+async def test_garbage_frames_do_not_kill_the_call_but_ten_in_a_row_do(sqlite_url: str) -> None:
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            for junk in ["not json", b"\x00\x01", '{"event": "media"}', '{"event": "mark", "mark": {}}', "[]"] * 1:
+                await call.send_raw(junk)
+            await call.say(caller_says("My kitchen faucet is leaking."))
+            await call.agent_finished_turn(quiet=0.4)
+            assert not call.closed.is_set()
+            record = await app.call_record(placed.call_sid)
+            assert record is not None
+            assert any(e["role"] == "caller" and "faucet" in e["text"].lower() for e in record.transcript)
+            for _ in range(10):
+                await call.send_raw('{"event": "nonsense"}')
+            assert await call.wait_closed() == 1007
+
+
+async def test_a_forwarded_call_is_greeted_as_a_missed_call(sqlite_url: str) -> None:
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER, forwarded_from="+15035550177")
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            assert call.agent_rms() > 300
+        record = await app.call_record(placed.call_sid)
+        assert record is not None and record.forwarded_from == "+15035550177"
+        assert "out on a job" in record.transcript[0]["text"]
+
+
+async def test_silence_gets_a_reprompt_then_a_goodbye_and_a_hang_up(sqlite_url: str) -> None:
+    timing = CallTiming(silence_reprompt_s=0.8, silence_goodbye_s=2.0)
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST, timing=timing) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            assert await call.wait_closed() == 1000
+        assert app.twilio.wait_for_call_update(placed.call_sid).updates == [{"Status": "completed"}]
+        record = await app.call_record(placed.call_sid)
+        assert record is not None
+        agent = [e for e in record.transcript if e["role"] == "agent"]
+        assert len(agent) == 3  # greeting, re-prompt, goodbye
+        assert agent[2]["interruptible"] is False
+        assert agent[1]["t"] - agent[0]["t"] >= 0.8
+        # Nothing came of the call: it is handed to messaging for a text-back.
+        assert [job.payload for job in await app.jobs("textback")] == [{"call_sid": placed.call_sid}]
+
+
+async def test_keys_are_gathered_and_a_transfer_dials_the_owner(sqlite_url: str) -> None:
+    timing = CallTiming(dtmf_pause_s=0.3)
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST, timing=timing) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            await call.press("12#")
+            await call.agent_finished_turn(quiet=0.3)
+            await call.press("7")  # ended by the pause
+            await call.agent_finished_turn(quiet=0.3)
+            await call.say(caller_says("Can I talk to a real person?"))
+            assert await call.wait_closed() == 1000
+            assert call.clears == 0
+            assert len(call.played_audio) == len(call.agent_audio)  # the announcement was heard in full
+        update = app.twilio.wait_for_call_update(placed.call_sid).updates[0]
+        dial = ET.fromstring(update["Twiml"]).find("Dial")
+        assert dial is not None and dial.get("callerId") == BUSINESS_NUMBER
+        assert (dial.text or "").strip() == OWNER
+        record = await app.call_record(placed.call_sid)
+        assert record is not None
+        keys = [e.get("keys") for e in record.transcript if e.get("keys")]
+        assert keys == ["12", "7"]
+        assert record.outcome == "transferred" and record.status == "transferred"
