@@ -1,10 +1,9 @@
-"""`CalcomCalendar`: the calendar port on Cal.com API v2 (HTTP details live in `calcom_http`).
+"""`CalcomCalendar`: the calendar port on Cal.com API v2.
 
-Slots are asked for as a UTC range covering the business-local window (Cal.com reads start/end as UTC
-and `timeZone` only shapes the output); bookings go in with the attendee's phone (E.164) and the
-business's IANA zone, email only when we have one, and our call id plus a request id in `metadata` so
-a create whose answer was lost can be found again instead of being sent twice. Every booking we make or
-change is written to the store's bookings mirror (`BookingRecord`, backend "calcom").
+HTTP details live in `calcom_http`, the JSON mapping in `calcom_json`, the create that survives a lost
+answer in `calcom_create`, the mirror writes in `calcom_mirror`. Slots are asked for as a UTC range
+covering the business-local window (Cal.com reads start/end as UTC and `timeZone` only shapes the output).
+Every booking we make or change is written to the store's bookings mirror (`BookingRecord`, backend "calcom").
 """
 
 from __future__ import annotations
@@ -15,14 +14,13 @@ import re
 import uuid
 import weakref
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from silentpartner.business import Business, Service
+from silentpartner.calendar.calcom_create import create_booking
 from silentpartner.calendar.calcom_http import (
     VERSION_BOOKINGS,
     VERSION_EVENT_TYPES,
@@ -33,6 +31,18 @@ from silentpartner.calendar.calcom_http import (
     RetryPolicy,
     Sleep,
 )
+from silentpartner.calendar.calcom_json import (
+    META_CALL_ID,
+    META_SOURCE,
+    EventTypeInfo,
+    booking_body,
+    booking_from_json,
+    dedupe_bookings,
+    parse_slots,
+    parse_time,
+    utc_z,
+)
+from silentpartner.calendar.calcom_mirror import mark_rescheduled, mirror_booking
 from silentpartner.calendar.port import (
     Booking,
     BookingRequest,
@@ -42,13 +52,14 @@ from silentpartner.calendar.port import (
     NotFound,
     ServiceInfo,
     Slot,
-    SlotUnavailable,
 )
 from silentpartner.clock import Clock
 from silentpartner.phones import InvalidPhoneNumber, to_e164
 from silentpartner.settings import ConfigError
 from silentpartner.store.db import Database
-from silentpartner.store.models import BookingRecord
+
+# META_CALL_ID and META_SOURCE are re-exported: callers know them as the Cal.com backend's metadata keys.
+__all__ = ["META_CALL_ID", "META_SOURCE", "WEBHOOK_TRIGGERS", "CalcomCalendar", "api_key_for"]
 
 WEBHOOK_TRIGGERS = [
     "BOOKING_CREATED",
@@ -60,26 +71,8 @@ WEBHOOK_TRIGGERS = [
     "BOOKING_PAID",
     "MEETING_ENDED",
 ]
-# Metadata keys we write on every booking (Cal.com: ≤50 keys, key ≤40 chars, string values ≤500).
-META_CALL_ID = "silentpartnerCallId"
-META_REQUEST_ID = "silentpartnerRequestId"
-META_SOURCE = "silentpartnerSource"
-CREATE_ATTEMPTS = 3
 EVENT_TYPE_TTL = timedelta(minutes=10)
 _LIMITERS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, RateLimiter]] = weakref.WeakKeyDictionary()
-
-
-def _utc_z(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("timezone-aware datetimes only")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def api_key_for(business: Business, settings: Any) -> str | None:
@@ -88,48 +81,6 @@ def api_key_for(business: Business, settings: Any) -> str | None:
     if name.upper() == "CALCOM_API_KEY" and settings is not None and settings.secret("calcom_api_key"):
         return settings.secret("calcom_api_key")
     return os.environ.get(name) or None
-
-
-class EventTypeInfo:
-    """What we need to know about one event type to book it well."""
-
-    def __init__(self, data: dict[str, Any], fetched_at: datetime) -> None:
-        self.raw = data
-        self.fetched_at = fetched_at
-        self.id = int(data["id"])
-        self.length = int(data.get("lengthInMinutes") or data.get("length") or 0)
-        self.fields: list[dict[str, Any]] = [f for f in data.get("bookingFields") or [] if isinstance(f, dict)]
-        self.locations: list[dict[str, Any]] = [x for x in data.get("locations") or [] if isinstance(x, dict)]
-        self.price = float(data.get("price") or 0)
-
-    def field(self, slug: str) -> dict[str, Any] | None:
-        return next((f for f in self.fields if f.get("slug") == slug or f.get("name") == slug), None)
-
-    @property
-    def requires_email(self) -> bool:
-        email = self.field("email")
-        if email is None:
-            return True  # Cal.com's default booking form asks for an email
-        return bool(email.get("required", True)) and not email.get("hidden", False)
-
-    @property
-    def address_field(self) -> str | None:
-        """Slug of a custom address-type booking field, if the event type defines one."""
-        for f in self.fields:
-            if f.get("type") == "address" and f.get("slug") not in (None, "location"):
-                return str(f["slug"])
-        return None
-
-    @property
-    def takes_attendee_address(self) -> bool:
-        return any(loc.get("type") == "attendeeAddress" for loc in self.locations)
-
-    @property
-    def notes_field(self) -> str | None:
-        for slug in ("notes", "problem", "description"):
-            if self.field(slug) is not None:
-                return slug
-        return "notes"  # Cal.com's default form has "notes" (Additional notes)
 
 
 class CalcomCalendar:
@@ -223,7 +174,7 @@ class CalcomCalendar:
     # -- slots --------------------------------------------------------------------------------------
 
     def slot_id(self, service: str, start: datetime) -> str:
-        return f"calcom:{service}:{_utc_z(start)}"
+        return f"calcom:{service}:{utc_z(start)}"
 
     async def find_slots(
         self,
@@ -237,8 +188,8 @@ class CalcomCalendar:
         svc = self._service(service)
         params: list[tuple[str, str]] = [
             ("eventTypeId", str(svc.calcom_event_type_id)),
-            ("start", _utc_z(start)),
-            ("end", _utc_z(end)),
+            ("start", utc_z(start)),
+            ("end", utc_z(end)),
             ("timeZone", self.business.timezone),
             ("format", "range"),
         ]
@@ -260,12 +211,12 @@ class CalcomCalendar:
         svc = self._service(slot.service)
         body = {
             "eventTypeId": svc.calcom_event_type_id,
-            "slotStart": _utc_z(slot.start),
+            "slotStart": utc_z(slot.start),
             "reservationDuration": self.business.hold_minutes,
         }
         data = await self.client.data("POST", "/v2/slots/reservations", version=VERSION_SLOTS, json=body)
         until = data.get("reservationUntil")
-        expires = _parse_time(until) if until else self.clock.now() + timedelta(minutes=self.business.hold_minutes)
+        expires = parse_time(until) if until else self.clock.now() + timedelta(minutes=self.business.hold_minutes)
         return Hold(id=str(data["reservationUid"]), slot=slot, expires_at=expires)
 
     async def release(self, hold_id: str) -> None:
@@ -299,85 +250,23 @@ class CalcomCalendar:
         info = await self.event_type(svc.calcom_event_type_id)
         email = await self._attendee_email(info, phone, request.email)
         request_id = uuid.uuid4().hex
-        attendee: dict[str, Any] = {"name": request.name, "timeZone": self.business.timezone, "phoneNumber": phone}
-        if email:
-            attendee["email"] = email
-        body: dict[str, Any] = {
-            "start": _utc_z(request.start),
-            "eventTypeId": svc.calcom_event_type_id,
-            "attendee": attendee,
-            "metadata": {META_REQUEST_ID: request_id, META_SOURCE: request.source},
-        }
-        if request.call_id:
-            body["metadata"][META_CALL_ID] = request.call_id[:500]
-        responses: dict[str, Any] = {}
-        if request.address:
-            if info.address_field:
-                responses[info.address_field] = request.address
-            elif info.takes_attendee_address:
-                body["location"] = {"type": "attendeeAddress", "address": request.address}
-            else:
-                responses["notes"] = request.address
-        if request.notes:
-            slug = info.notes_field or "notes"
-            responses[slug] = f"{responses[slug]}\n{request.notes}" if slug in responses else request.notes
-        if responses:
-            body["bookingFieldsResponses"] = responses
-        data = await self._create(body, request, request_id)
-        booking = self._booking(data, request.service, info, source=request.source)
+        body = booking_body(
+            request,
+            info,
+            event_type_id=svc.calcom_event_type_id,
+            time_zone=self.business.timezone,
+            phone=phone,
+            email=email,
+            request_id=request_id,
+        )
+        data = await create_booking(self.client, body, request, request_id, service=svc, page_size=self.page_size)
+        booking = booking_from_json(
+            data, self.business, request.service, info, payment_base_url=self.payment_base_url, source=request.source
+        )
         if request.hold_id:
             await self._release_quietly(request.hold_id)
-        await self._mirror(booking)
+        await mirror_booking(self.db, self.clock, self.business.slug, booking)
         return booking
-
-    async def _create(self, body: dict[str, Any], request: BookingRequest, request_id: str) -> dict[str, Any]:
-        """POST /v2/bookings; when the outcome is unknown, look before trying again."""
-        unknown_before = False
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                data = await self.client.data("POST", "/v2/bookings", version=VERSION_BOOKINGS, json=body)
-                return data[0] if isinstance(data, list) else data
-            except SlotUnavailable:
-                # After a lost answer, "taken" may mean taken by our own first attempt that the lookup
-                # did not see yet: look once more before telling the caller the time has gone.
-                if unknown_before and (found := await self._find_created(request, request_id)) is not None:
-                    return found
-                raise
-            except OutcomeUnknown:
-                unknown_before = True
-                found = await self._find_created(request, request_id)
-                if found is not None:
-                    return found
-                if attempt + 1 == CREATE_ATTEMPTS:
-                    raise
-        raise CalendarUnavailable("Cal.com did not confirm the booking")
-
-    async def _find_created(self, request: BookingRequest, request_id: str) -> dict[str, Any] | None:
-        """The booking a lost create may have made: same attendee phone, same start, our ids in metadata."""
-        svc = self._service(request.service)
-        start = request.start.astimezone(UTC)
-        params = [
-            ("eventTypeId", str(svc.calcom_event_type_id)),
-            ("afterStart", _utc_z(start - timedelta(seconds=1))),
-            ("beforeEnd", _utc_z(start + svc.duration + timedelta(days=1))),
-            ("attendeeName", request.name),
-        ]
-        phone = to_e164(request.phone)
-        async for item in self.client.paginate(
-            "/v2/bookings", version=VERSION_BOOKINGS, params=params, take=self.page_size
-        ):
-            metadata = item.get("metadata") or {}
-            phones = {a.get("phoneNumber") for a in item.get("attendees") or []}
-            same_request = metadata.get(META_REQUEST_ID) == request_id
-            same_call = request.call_id is not None and metadata.get(META_CALL_ID) == request.call_id
-            if (
-                _parse_time(item["start"]) == start
-                and phone in phones
-                and (same_request or same_call)
-                and item.get("status") != "cancelled"
-            ):
-                return item
-        return None
 
     async def _release_quietly(self, hold_id: str) -> None:
         try:
@@ -423,14 +312,14 @@ class CalcomCalendar:
                     out.append(booking)
         now = self.clock.now()
         out.sort(key=lambda b: (b.start < now, b.start.timestamp() if b.start >= now else -b.start.timestamp()))
-        return _dedupe(out)
+        return dedupe_bookings(out)
 
     async def bookings_for_phone(self, phone: str, *, include_past: bool = False) -> list[Booking]:
         return await self.bookings_for_attendee(phone, include_past=include_past)
 
     async def bookings_between(self, start: datetime, end: datetime) -> list[Booking]:
         params = self._event_type_filter()
-        params += [("afterStart", _utc_z(start)), ("beforeEnd", _utc_z(end + timedelta(days=1)))]
+        params += [("afterStart", utc_z(start)), ("beforeEnd", utc_z(end + timedelta(days=1)))]
         params.append(("sortStart", "asc"))
         out = []
         async for item in self.client.paginate(
@@ -439,12 +328,12 @@ class CalcomCalendar:
             booking = await self._to_booking(item)
             if booking.is_active and start <= booking.start < end:
                 out.append(booking)
-        return _dedupe(out)
+        return dedupe_bookings(out)
 
     async def list_bookings_updated_since(self, after_updated_at: datetime) -> list[Booking]:
         """Every booking of our event types changed after `after_updated_at` (the reconcile job)."""
         params = self._event_type_filter()
-        params += [("afterUpdatedAt", _utc_z(after_updated_at)), ("sortUpdatedAt", "asc")]
+        params += [("afterUpdatedAt", utc_z(after_updated_at)), ("sortUpdatedAt", "asc")]
         return [
             await self._to_booking(item)
             async for item in self.client.paginate(
@@ -475,13 +364,13 @@ class CalcomCalendar:
                 raise
             data = await self.client.data("GET", f"/v2/bookings/{uid}", version=VERSION_BOOKINGS)
         booking = await self._to_booking(data)
-        await self._mirror(booking)
+        await mirror_booking(self.db, self.clock, self.business.slug, booking)
         return booking
 
     async def reschedule(
         self, uid: str, new_start: datetime, *, reason: str | None = None, hold_id: str | None = None
     ) -> Booking:
-        body: dict[str, Any] = {"start": _utc_z(new_start)}
+        body: dict[str, Any] = {"start": utc_z(new_start)}
         if reason:
             body["reschedulingReason"] = reason
         try:
@@ -501,8 +390,8 @@ class CalcomCalendar:
             booking = replace(booking, rescheduled_from=uid)
         if hold_id:
             await self._release_quietly(hold_id)
-        await self._mirror(booking)
-        await self._mark_rescheduled(uid, booking.uid)
+        await mirror_booking(self.db, self.clock, self.business.slug, booking)
+        await mark_rescheduled(self.db, self.clock, uid, booking.uid)
         return booking
 
     async def ensure_webhook(self, subscriber_url: str, secret: str, triggers: list[str] | None = None):
@@ -527,162 +416,4 @@ class CalcomCalendar:
         et = (data.get("eventType") or {}).get("id") or data.get("eventTypeId")
         service = self._service_for_event_type(et) or str(et)
         info = self._event_types.get(int(et)) if et is not None else None
-        return self._booking(data, service, info)
-
-    def _booking(
-        self, data: dict[str, Any], service: str, info: EventTypeInfo | None, source: str | None = None
-    ) -> Booking:
-        attendees = data.get("attendees") or []
-        first = attendees[0] if attendees else {}
-        responses = data.get("bookingFieldsResponses") or {}
-        metadata = data.get("metadata") or {}
-        status = str(data.get("status") or "accepted").lower()
-        payment_link = _payment_link(data, self.payment_base_url)
-        if status in ("pending", "unconfirmed") and (payment_link or (info is not None and info.price > 0)):
-            status = "awaiting_payment"
-        if status == "cancelled" and data.get("rescheduledToUid"):
-            status = "rescheduled"
-        if status not in ("accepted", "pending", "awaiting_payment", "cancelled", "rejected", "rescheduled"):
-            status = "pending"
-        address = None
-        if info is not None and info.address_field:
-            address = responses.get(info.address_field)
-        location = data.get("location")
-        if address is None and isinstance(location, str) and location and not location.startswith("http"):
-            address = location
-        notes = responses.get("notes") if isinstance(responses.get("notes"), str) else None
-        email = first.get("email") or None
-        if email and email.endswith("@" + self.business.placeholder_email_domain):
-            email = None  # our placeholder, not the caller's address
-        return Booking(
-            uid=str(data["uid"]),
-            business=self.business.slug,
-            service=service,
-            start=_parse_time(data["start"]),
-            end=_parse_time(data["end"]),
-            status=status,  # type: ignore[arg-type]
-            name=first.get("name"),
-            phone=first.get("phoneNumber"),
-            email=email,
-            address=address,
-            notes=notes,
-            team_member=self._host_name(data.get("hosts") or []),
-            payment_link=payment_link,
-            rescheduled_from=data.get("rescheduledFromUid"),
-            call_id=metadata.get(META_CALL_ID),
-            source=source or metadata.get(META_SOURCE) or "calcom",
-            extra={
-                "id": data.get("id"),
-                "rescheduledToUid": data.get("rescheduledToUid"),
-                "cancellationReason": data.get("cancellationReason"),
-                "metadata": metadata,
-            },
-        )
-
-    def _host_name(self, hosts: list[dict[str, Any]]) -> str | None:
-        """The team member Cal.com assigned (round robin) or the first host (collective)."""
-        if not hosts or not self.business.team:
-            return None
-        for host in hosts:
-            for member in self.business.team:
-                if member.calcom_user_id is not None and member.calcom_user_id == host.get("id"):
-                    return member.name
-        for host in hosts:
-            for member in self.business.team:
-                if str(host.get("name", "")).lower() == member.name.lower():
-                    return member.name
-        return str(hosts[0].get("name")) if hosts[0].get("name") else None
-
-    # -- mirror -------------------------------------------------------------------------------------
-
-    async def _mirror(self, booking: Booking) -> None:
-        if self.db is None:
-            return
-        try:
-            await self._write_mirror(booking)
-        except IntegrityError:
-            # The booking's webhook inserted the same uid between our read and our insert: the row
-            # exists now, so the second pass updates it instead.
-            await self._write_mirror(booking)
-
-    async def _write_mirror(self, booking: Booking) -> None:
-        assert self.db is not None
-        now = self.clock.now()
-        async with self.db.session() as session:
-            row = (await session.execute(select(BookingRecord).where(BookingRecord.uid == booking.uid))).scalar()
-            if row is None:
-                row = BookingRecord(uid=booking.uid, business=self.business.slug, backend="calcom", created_at=now)
-                session.add(row)
-            row.service = booking.service
-            row.start_at = booking.start
-            row.end_at = booking.end
-            row.team_member = booking.team_member
-            row.attendee_name = booking.name
-            row.attendee_phone = booking.phone
-            row.attendee_email = booking.email
-            row.address = booking.address
-            row.notes = booking.notes
-            row.status = booking.status
-            row.source = booking.source or "calcom"
-            row.call_sid = booking.call_id
-            row.payment_link = booking.payment_link
-            if booking.rescheduled_from:
-                row.rescheduled_from = booking.rescheduled_from
-            if booking.extra.get("cancellationReason"):
-                row.cancellation_reason = booking.extra["cancellationReason"]
-            row.metadata_json = {k: v for k, v in booking.extra.get("metadata", {}).items() if isinstance(v, str)}
-            row.updated_at = now
-
-    async def _mark_rescheduled(self, old_uid: str, new_uid: str) -> None:
-        if self.db is None:
-            return
-        async with self.db.session() as session:
-            row = (await session.execute(select(BookingRecord).where(BookingRecord.uid == old_uid))).scalar()
-            if row is not None:
-                row.status = "rescheduled"
-                row.rescheduled_to = new_uid
-                row.updated_at = self.clock.now()
-
-
-def parse_slots(data: Any, default_length: timedelta) -> list[tuple[datetime, datetime]]:
-    """Both GET /v2/slots shapes: `{date: [{start}]}` and `{date: [{start, end}]}` (format=range);
-    bare ISO strings (what the spec's schema, unlike its examples, declares) are accepted too."""
-    out = []
-    if not isinstance(data, dict):
-        return out
-    for items in data.values():
-        for item in items or []:
-            if isinstance(item, str):
-                start_text, end_text = item, None
-            elif isinstance(item, dict) and item.get("start"):
-                start_text, end_text = item["start"], item.get("end")
-            else:
-                continue
-            start = _parse_time(start_text)
-            end = _parse_time(end_text) if end_text else start + default_length
-            out.append((start, end))
-    return out
-
-
-def _payment_link(data: dict[str, Any], base: str) -> str | None:
-    # The 2025-10 v2 spec's BookingOutput has no payment field; the hosted API's paid-booking answer is
-    # unverified here, so read the places it may appear and build the payment page from a payment uid.
-    for key in ("paymentLink", "paymentUrl"):
-        if isinstance(data.get(key), str):
-            return data[key]
-    metadata = data.get("metadata") or {}
-    if isinstance(metadata.get("paymentLink"), str):
-        return metadata["paymentLink"]
-    if isinstance(data.get("paymentUid"), str):
-        return f"{base}/payment/{data['paymentUid']}"
-    return None
-
-
-def _dedupe(bookings: list[Booking]) -> list[Booking]:
-    seen: set[str] = set()
-    out = []
-    for booking in bookings:
-        if booking.uid not in seen:
-            seen.add(booking.uid)
-            out.append(booking)
-    return out
+        return booking_from_json(data, self.business, service, info, payment_base_url=self.payment_base_url)

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from silentpartner.business import Business
-from silentpartner.calendar import webhooks
+from silentpartner.calendar.mirror_sync import process_delivery
+from silentpartner.calendar.reconcile import reconcile, schedule_reconcile
+from silentpartner.calendar.registry import SLOT_CACHE_SERVICE
 from silentpartner.logs import log_event
 from silentpartner.messaging import notifications, texts
 from silentpartner.messaging.sms import sender_for
@@ -175,16 +177,16 @@ async def run_review_request(runtime: Runtime, job: Job) -> None:
 async def run_reconcile(runtime: Runtime, job: Job) -> None:
     business = _business(runtime, job)
     try:
-        await webhooks.reconcile(runtime, business.slug)
+        await reconcile(runtime, business.slug)
         async with runtime.db.session() as session:
             await jobs.purge_finished(session, before=runtime.clock.now() - FINISHED_JOBS_KEPT)
     finally:
-        await webhooks.schedule_reconcile(runtime, business.slug, after=max(job.run_at, runtime.clock.now()))
+        await schedule_reconcile(runtime, business.slug, after=max(job.run_at, runtime.clock.now()))
 
 
 async def run_slot_refresh(runtime: Runtime, job: Job) -> None:
     business = _business(runtime, job)
-    cache = runtime.services.get(webhooks.SLOT_CACHE_SERVICE)
+    cache = runtime.services.get(SLOT_CACHE_SERVICE)
     if cache is not None:
         cache.invalidate(business.slug)
 
@@ -201,7 +203,7 @@ async def run_process_webhook(runtime: Runtime, job: Job) -> None:
     event_id = job.payload.get("event_id")
     if not isinstance(event_id, int):
         raise JobPayloadError("a process_webhook job needs `event_id`")
-    await webhooks.process_delivery(runtime, event_id)
+    await process_delivery(runtime, event_id)
 
 
 HANDLERS = {
@@ -222,6 +224,6 @@ async def schedule_recurring(runtime: Runtime) -> None:
     """At worker start: the next reconcile per business, and the next digest where the owner wants one.
     Every instance computes the same keys, so starting N instances schedules each once."""
     for business in runtime.businesses:
-        await webhooks.schedule_reconcile(runtime, business.slug)
+        await schedule_reconcile(runtime, business.slug)
         if business.owner_notifications == "digest":
             await notifications.schedule_digest(runtime, business)

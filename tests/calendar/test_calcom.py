@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from silentpartner.business import Business, Businesses, Service, TeamMember
-from silentpartner.calendar.calcom import CalcomCalendar, parse_slots
+from silentpartner.calendar.calcom import CalcomCalendar
 from silentpartner.calendar.calcom_doctor import check_calcom
 from silentpartner.calendar.calcom_http import CalcomClient, RateLimiter, RetryPolicy, map_error, rate_limit_wait
+from silentpartner.calendar.calcom_json import parse_slots
 from silentpartner.calendar.port import (
     BookingRequest,
     CalendarPort,
