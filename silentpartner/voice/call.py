@@ -77,8 +77,10 @@ class CallTiming:
     dtmf_pause_s: float = 2.0  # keys end after this pause (or `#`)
     playout_timeout_s: float = 20.0  # longest wait for Twilio to echo the last mark before hanging up anyway
     chunk_ms: int = 200  # audio per outbound media message (each followed by a mark)
-    min_speech_ms: int = 250
-    end_silence_ms: int = 600
+    min_speech_ms: int = 250  # shorter speech is a cough or an "mm-hm", not a barge-in
+    # Silence that ends the caller's turn. 500 ms is LiveKit's minimum endpointing delay and OpenAI
+    # server_vad's default; it is paid on every turn, so it is the biggest lever on turn latency.
+    end_silence_ms: int = 500
     tick_s: float = 0.1  # how often the watcher looks at the silence and DTMF clocks
 
 
