@@ -157,8 +157,9 @@ class CalendarPort(Protocol):
 
     async def cancel(self, uid: str, reason: str) -> Booking: ...
 
-    async def reschedule(self, uid: str, new_start: datetime, *, reason: str | None = None,
-                         hold_id: str | None = None) -> Booking:
+    async def reschedule(
+        self, uid: str, new_start: datetime, *, reason: str | None = None, hold_id: str | None = None
+    ) -> Booking:
         """Move a booking; the returned booking may have a new uid (Cal.com) with `rescheduled_from` set."""
         ...
 

@@ -60,19 +60,6 @@ async def _booking(runtime: Runtime, uid: str | None) -> BookingRecord | None:
         return await session.scalar(select(BookingRecord).where(BookingRecord.uid == uid))
 
 
-def facts(row: BookingRecord) -> texts.BookingFacts:
-    return texts.BookingFacts(
-        uid=row.uid,
-        service=row.service,
-        start=row.start_at,
-        name=row.attendee_name,
-        address=row.address,
-        phone=row.attendee_phone,
-        payment_link=row.payment_link,
-        cancellation_reason=row.cancellation_reason,
-    )
-
-
 async def run_sms(runtime: Runtime, job: Job) -> None:
     business = _business(runtime, job)
     p = job.payload
@@ -116,7 +103,11 @@ async def run_booking_text(runtime: Runtime, job: Job) -> None:
         return
     kind, compose = NOTICE_KINDS[notice]
     await sender_for(runtime).send(
-        business, row.attendee_phone, compose(business, facts(row)), kind=kind, booking_uid=row.uid
+        business,
+        row.attendee_phone,
+        compose(business, texts.BookingFacts.of_record(row)),
+        kind=kind,
+        booking_uid=row.uid,
     )
 
 
@@ -135,7 +126,7 @@ async def run_owner_notice(runtime: Runtime, job: Job) -> None:
     row = await _booking(runtime, job.payload.get("booking_uid"))
     if row is None or event not in OWNER_TEXTS:
         return
-    body = OWNER_TEXTS[event](business, facts(row), row)
+    body = OWNER_TEXTS[event](business, texts.BookingFacts.of_record(row), row)
     await notifications.deliver_owner_text(runtime, business, body, kind="owner_summary", booking_uid=row.uid)
 
 
@@ -151,7 +142,11 @@ async def run_reminder(runtime: Runtime, job: Job) -> None:
         return
     hours = int(job.payload.get("hours") or 24)
     await sender_for(runtime).send(
-        business, row.attendee_phone, texts.reminder(business, facts(row), hours), kind="reminder", booking_uid=row.uid
+        business,
+        row.attendee_phone,
+        texts.reminder(business, texts.BookingFacts.of_record(row), hours),
+        kind="reminder",
+        booking_uid=row.uid,
     )
 
 
@@ -168,7 +163,11 @@ async def run_review_request(runtime: Runtime, job: Job) -> None:
         )
     if sent is not None:
         return
-    booking = facts(row) if row is not None else texts.BookingFacts(uid=uid, service="", start=runtime.clock.now())
+    booking = (
+        texts.BookingFacts.of_record(row)
+        if row is not None
+        else texts.BookingFacts(uid=uid, service="", start=runtime.clock.now())
+    )
     await sender_for(runtime).send(
         business, phone, texts.review_request(business, booking), kind="review_request", booking_uid=uid
     )

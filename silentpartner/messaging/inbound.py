@@ -187,7 +187,7 @@ async def _ask_cancel(runtime: Runtime, business: Business, phone: str, now: dat
         thread = await _thread(session, business, phone, now)
         thread.pending = {"action": "cancel", "uid": booking.uid, "asked_at": now.isoformat()}
         thread.updated_at = now
-    question = texts.confirm_cancel_question(business, _facts(booking))
+    question = texts.confirm_cancel_question(business, texts.BookingFacts.of_booking(booking))
     return [await _send(runtime, business, phone, question, booking_uid=booking.uid)]
 
 
@@ -224,7 +224,7 @@ async def _confirm_pending(runtime: Runtime, business: Business, phone: str, now
         return [await _send(runtime, business, phone, texts.nothing_to_cancel(business))]
     except CalendarError:
         return await _calendar_down(runtime, business, phone, "confirmed cancelling their visit")
-    facts = _facts(cancelled if cancelled.start else booking)
+    facts = texts.BookingFacts.of_booking(cancelled if cancelled.start else booking)
     body = await _send(runtime, business, phone, texts.cancelled(business, facts), kind="cancellation", booking_uid=uid)
     await notifications.deliver_owner_text(
         runtime,
@@ -245,18 +245,6 @@ async def _calendar_down(runtime: Runtime, business: Business, phone: str, wish:
         kind="owner_message",
     )
     return [await _send(runtime, business, phone, texts.sms_failure_fallback(business))]
-
-
-def _facts(booking: Booking) -> texts.BookingFacts:
-    return texts.BookingFacts(
-        uid=booking.uid,
-        service=booking.service,
-        start=booking.start,
-        name=booking.name,
-        address=booking.address,
-        phone=booking.phone,
-        payment_link=booking.payment_link,
-    )
 
 
 # -- the conversation -------------------------------------------------------------------------------

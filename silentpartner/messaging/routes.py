@@ -4,22 +4,19 @@ answer 403 when it does not match."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import update
-from starlette.datastructures import FormData
-from twilio.request_validator import RequestValidator
 
 from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging.inbound import InboundText, handle_text
 from silentpartner.messaging.sms import set_opt_out
 from silentpartner.phones import try_e164
-from silentpartner.settings import Settings
 from silentpartner.store.models import MessageRecord
+from silentpartner.twilio_signatures import request_is_from_twilio
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -29,30 +26,6 @@ log = logging.getLogger("silentpartner.messaging.routes")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # Delivery errors worth keeping an eye on: unreachable handset, landline / unreachable carrier, unregistered 10DLC.
 WATCHED_ERRORS = {30003: "unreachable", 30006: "landline", 30034: "unregistered_10dlc"}
-
-
-def _signed_url(settings: Settings, request: Request) -> str:
-    url = settings.public_url + request.url.path
-    query = request.scope.get("query_string", b"")
-    return url + "?" + query.decode("latin-1") if query else url
-
-
-def _loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def from_twilio(settings: Settings, request: Request, form: FormData) -> bool:
-    """Signed by Twilio. Without an auth token there is nothing to check against, so only loopback
-    callers (local tools on this machine) are accepted."""
-    token = settings.secret("twilio_auth_token")
-    if not token:
-        return _loopback(request)
-    signature = request.headers.get("x-twilio-signature", "")
-    return bool(signature) and RequestValidator(token).validate(_signed_url(settings, request), form, signature)
 
 
 def _twiml(body: str = EMPTY_TWIML) -> Response:
@@ -66,7 +39,7 @@ def register(app: FastAPI) -> None:
     async def inbound_sms(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         form = await request.form()
-        if not from_twilio(runtime.settings, request, form):
+        if not request_is_from_twilio(runtime.settings, request, form):
             log_event(log, "sms.bad_signature", logging.WARNING, path=request.url.path)
             return PlainTextResponse("invalid signature", status_code=403)
         business = runtime.businesses.by_number(str(form.get("To", "")))
@@ -88,7 +61,7 @@ def register(app: FastAPI) -> None:
     async def sms_status(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         form = await request.form()
-        if not from_twilio(runtime.settings, request, form):
+        if not request_is_from_twilio(runtime.settings, request, form):
             return PlainTextResponse("invalid signature", status_code=403)
         sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
         status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")

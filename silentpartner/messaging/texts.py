@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from silentpartner.business import Business
 from silentpartner.speech_text import clock, text_slot
+
+if TYPE_CHECKING:
+    from silentpartner.calendar.port import Booking
+    from silentpartner.store.models import BookingRecord
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,33 @@ class BookingFacts:
     phone: str | None = None
     payment_link: str | None = None
     cancellation_reason: str | None = None
+
+    @classmethod
+    def of_record(cls, row: BookingRecord) -> BookingFacts:
+        """From the bookings mirror."""
+        return cls(
+            uid=row.uid,
+            service=row.service,
+            start=row.start_at,
+            name=row.attendee_name,
+            address=row.address,
+            phone=row.attendee_phone,
+            payment_link=row.payment_link,
+            cancellation_reason=row.cancellation_reason,
+        )
+
+    @classmethod
+    def of_booking(cls, booking: Booking) -> BookingFacts:
+        """From a calendar backend's answer."""
+        return cls(
+            uid=booking.uid,
+            service=booking.service,
+            start=booking.start,
+            name=booking.name,
+            address=booking.address,
+            phone=booking.phone,
+            payment_link=booking.payment_link,
+        )
 
 
 def _when(business: Business, start: datetime) -> str:

@@ -23,8 +23,8 @@ from starlette.datastructures import FormData
 from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.phones import try_e164
 from silentpartner.runtime import Runtime
+from silentpartner.twilio_signatures import request_is_from_twilio
 from silentpartner.voice import records, tokens, twiml
-from silentpartner.voice.signatures import request_is_from_twilio
 from silentpartner.voice.warmup import speech_health, warm_for_call
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
-"""X-Twilio-Signature on the voice webhooks.
+"""X-Twilio-Signature on every Twilio webhook (voice, call status, SMS, SMS status).
 
 Twilio signs the URL it requested: `settings.public_url` + the path (+ the query exactly as sent), and
 every form field. The URL is rebuilt from the configured public base, never from what a proxy hands us.
 
 Without TWILIO_AUTH_TOKEN there is nothing to check a signature against. Then only loopback callers
-(the browser phone and local tests on the same machine) are accepted, so an unconfigured instance
+(local tools and tests on the same machine) are accepted, so an unconfigured instance
 exposed to the internet cannot be driven by forged webhooks.
 """
 
