@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "silentpartner.calendar.cli",
     "silentpartner.calendar.setup_cli",
     "silentpartner.conversation.cli",
+    "silentpartner.messaging.jobs_cli",
 ]
 
 
