@@ -58,6 +58,15 @@ def check_settings(settings: Settings) -> list[Finding]:
                 + "; set a secret and run `silentpartner setup calcom-webhook`",
             )
         )
+    if settings.call_brain == "chat" and not settings.openai_api_key:
+        out.append(
+            Finding(
+                "fail",
+                "CALL_BRAIN",
+                "is 'chat' but OPENAI_API_KEY is not set: calls would fall back to "
+                "the rules brain; set the key or CALL_BRAIN=rules",
+            )
+        )
     if settings.calcom_allow_unsigned_webhooks:
         out.append(
             Finding(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_realtime_model: str = "gpt-realtime-2.1-mini"
     openai_chat_model: str = "gpt-5-mini"
+    call_brain: Literal["rules", "chat"] = "rules"  # who answers phone calls; text threads use chat when keyed
 
     dashboard_token: SecretStr | None = None
     log_level: str = "INFO"

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from silentpartner.business import Business
 from silentpartner.calendar.port import Booking, CalendarError, CalendarPort, NotFound
+from silentpartner.conversation.component import chat_brain
 from silentpartner.conversation.driver import ConversationDriver
 from silentpartner.conversation.events import CallerSaid, CallStarted, HangUp, Say, SendSms, Transfer
 from silentpartner.logs import log_event, mask_phone
@@ -250,19 +251,13 @@ async def _calendar_down(runtime: Runtime, business: Business, phone: str, wish:
 # -- the conversation -------------------------------------------------------------------------------
 
 
-def _brain(runtime: Runtime) -> Any | None:
-    """The chat brain when one is configured (a component puts a factory in services), else the rules brain."""
-    factory = runtime.services.get("chat_brain_factory")
-    return factory() if callable(factory) else None
-
-
 async def _converse(runtime: Runtime, business: Business, phone: str, body: str, now: datetime) -> list[str]:
     calendar = calendar_for(runtime, business)
     async with runtime.db.session() as session:
         thread = await _thread(session, business, phone, now)
         state = dict(thread.state or {})
         stale = thread.updated_at is not None and now - thread.updated_at > THREAD_IDLE_RESET
-    brain = _brain(runtime)
+    brain = chat_brain(runtime)
     driver: ConversationDriver
     events: list[Any] = []
     if state.get("driver") and not state.get("finished") and not stale:

@@ -203,3 +203,38 @@ async def test_keys_are_gathered_and_a_transfer_dials_the_owner(sqlite_url: str)
         keys = [e.get("keys") for e in record.transcript if e.get("keys")]
         assert keys == ["12", "7"]
         assert record.outcome == "transferred" and record.status == "transferred"
+
+
+async def test_with_call_brain_chat_the_chat_model_answers_the_call(sqlite_url: str) -> None:
+    """CALL_BRAIN=chat: the caller's transcribed words reach the (local, scripted) chat model, its reply is
+    spoken back, and its end_call tool ends the call through Twilio."""
+    from tests.support.fake_openai_chat import ScriptedChat, call, say
+    from tests.support.servers import LiveServer
+
+    chat = ScriptedChat([say("Sorry to hear about the leak. What's your name?"), call("end_call")])
+    with LiveServer(chat.app) as model:
+        with voice_app(
+            sqlite_url,
+            PINNED_NOW,
+            speed=FAST,
+            call_brain="chat",
+            openai_api_key="sk-test",
+            openai_base_url=model.url + "/v1",
+        ) as app:
+            placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+            async with app.sim.connect(placed) as call_:
+                await call_.agent_finished_turn(quiet=0.4)
+                greeting_audio = len(call_.agent_audio)
+                await call_.say(caller_says("My kitchen faucet is leaking."))
+                await call_.agent_finished_turn(quiet=0.4)
+                assert len(call_.agent_audio) > greeting_audio, "the model's reply should be spoken"
+                await call_.say(caller_says("No, that's all."))
+                assert await call_.wait_closed() == 1000
+
+            assert app.twilio.wait_for_call_update(placed.call_sid).updates == [{"Status": "completed"}]
+            heard = [m["content"] for m in chat.requests[0]["messages"] if m["role"] == "user"]
+            assert any("faucet" in text.lower() for text in heard)
+            record = await app.call_record(placed.call_sid)
+            assert record is not None
+            said = [entry["text"] for entry in record.transcript if entry["role"] == "agent"]
+            assert "Sorry to hear about the leak. What's your name?" in said
