@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from silentpartner.business import Business
 from silentpartner.calendar.port import Booking, CalendarError, CalendarPort, NotFound
@@ -32,8 +32,9 @@ from silentpartner.conversation.driver import ConversationDriver
 from silentpartner.conversation.events import CallerSaid, CallStarted, HangUp, Say, SendSms, Transfer
 from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging import notifications, texts
-from silentpartner.messaging.sms import record_inbound, sender_for, set_opt_out
-from silentpartner.store.models import OptOut, SmsThread
+from silentpartner.messaging.sms import SmsTransientError, record_inbound, sender_for, set_opt_out
+from silentpartner.store import jobs
+from silentpartner.store.models import MessageRecord, OptOut, SmsThread
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -132,10 +133,15 @@ async def _handle(runtime: Runtime, text: InboundText) -> list[str]:
             return await _converse(runtime, business, phone, RESCHEDULE_OPENER, now)
         return await _converse(runtime, business, phone, text.body, now)
     except Exception:
-        # Nothing lost: the texter hears we will get back to them and the owner gets their words.
+        # Nothing lost: the texter hears we will get back to them and the owner gets their words (through
+        # the job queue, so the notice survives whatever just failed).
         log.exception("sms.inbound_failed")
-        await notifications.deliver_owner_text(
-            runtime, business, texts.owner_message(business, phone, text.body), kind="owner_message"
+        await _queue(
+            runtime,
+            business,
+            business.owner_mobile,
+            texts.owner_message(business, phone, text.body),
+            kind="owner_message",
         )
         return [await _send(runtime, business, phone, texts.sms_failure_fallback(business))]
 
@@ -154,8 +160,47 @@ def _carrier_keyword(word: str, opt_out_type: str | None) -> str | None:
 async def _send(
     runtime: Runtime, business: Business, phone: str, body: str, *, kind: str = "reply", booking_uid: str | None = None
 ) -> str:
-    await sender_for(runtime).send(business, phone, body, kind=kind, booking_uid=booking_uid)
+    try:
+        await sender_for(runtime).send(business, phone, body, kind=kind, booking_uid=booking_uid)
+    except SmsTransientError as exc:
+        # Twilio is unreachable or overloaded right now, and it won't redeliver the inbound text: the
+        # reply goes to the job queue, which retries it with backoff.
+        log_event(log, "sms.reply_queued", logging.WARNING, business=business.slug, to=mask_phone(phone), why=str(exc))
+        await _queue(runtime, business, phone, body, kind=kind, booking_uid=booking_uid, replaces=exc.message_id)
     return body
+
+
+async def _tell_owner(
+    runtime: Runtime, business: Business, body: str, *, kind: str, booking_uid: str | None = None
+) -> None:
+    """The owner's copy (sent, held for the digest, or recorded, per their setting); queued if Twilio is down."""
+    try:
+        await notifications.deliver_owner_text(runtime, business, body, kind=kind, booking_uid=booking_uid)
+    except SmsTransientError as exc:
+        await _queue(
+            runtime, business, business.owner_mobile, body, kind=kind, booking_uid=booking_uid, replaces=exc.message_id
+        )
+
+
+async def _queue(
+    runtime: Runtime,
+    business: Business,
+    to: str,
+    body: str,
+    *,
+    kind: str,
+    booking_uid: str | None = None,
+    replaces: int | None = None,
+) -> None:
+    """Hand a text to the durable `sms` job; `replaces` is the stored message that did not go out."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        payload = {"business": business.slug, "to": to, "body": body, "kind": kind, "booking_uid": booking_uid}
+        await jobs.enqueue(session, "sms", payload, run_at=now, business=business.slug, now=now)
+        if replaces is not None:
+            await session.execute(
+                update(MessageRecord).where(MessageRecord.id == replaces).values(status="requeued", updated_at=now)
+            )
 
 
 # -- C, then YES ------------------------------------------------------------------------------------
@@ -227,7 +272,7 @@ async def _confirm_pending(runtime: Runtime, business: Business, phone: str, now
         return await _calendar_down(runtime, business, phone, "confirmed cancelling their visit")
     facts = texts.BookingFacts.of_booking(cancelled if cancelled.start else booking)
     body = await _send(runtime, business, phone, texts.cancelled(business, facts), kind="cancellation", booking_uid=uid)
-    await notifications.deliver_owner_text(
+    await _tell_owner(
         runtime,
         business,
         texts.owner_cancelled(business, replace(facts, cancellation_reason=CANCEL_REASON)),
@@ -239,7 +284,7 @@ async def _confirm_pending(runtime: Runtime, business: Business, phone: str, now
 
 async def _calendar_down(runtime: Runtime, business: Business, phone: str, wish: str) -> list[str]:
     """The calendar did not answer: the texter hears so, and the owner gets the request to handle by hand."""
-    await notifications.deliver_owner_text(
+    await _tell_owner(
         runtime,
         business,
         texts.owner_message(business, phone, f"{wish} by text, but the calendar could not be reached."),
@@ -284,12 +329,10 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
         replies.append(await _send(runtime, business, phone, " ".join(said)))
     for sms in outbound:
         if sms.to == business.owner_mobile and sms.kind.startswith("owner_"):
-            await notifications.deliver_owner_text(
-                runtime, business, sms.body, kind=sms.kind, booking_uid=sms.booking_uid
-            )
+            await _tell_owner(runtime, business, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
         elif sms.to == phone or sms.to == business.owner_mobile:
             # Texts only ever go to this texter or the owner, whatever the engine asks.
-            await sender_for(runtime).send(business, sms.to, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
+            await _send(runtime, business, sms.to, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
             if sms.to == phone:
                 replies.append(sms.body)
 

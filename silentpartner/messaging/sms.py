@@ -37,7 +37,12 @@ INVALID_NUMBER = 21211
 
 
 class SmsTransientError(Exception):
-    """Twilio could not be reached or answered 5xx/429: try again later."""
+    """Twilio could not be reached or answered 5xx/429: try again later. `message_id` is the stored
+    message that did not go out."""
+
+    def __init__(self, reason: str, message_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.message_id = message_id
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ class SmsSender:
             return await self._failed(business, number, record_id, exc, kind, tell_owner_on_failure)
         except Exception as exc:  # network trouble: the job runner retries
             await self._update(record_id, status="retrying")
-            raise SmsTransientError(f"twilio unreachable: {exc!r}") from exc
+            raise SmsTransientError(f"twilio unreachable: {exc!r}", record_id) from exc
         status = str(message.status or "queued")
         await self._update(record_id, status=status, sid=message.sid)
         log_event(log, "sms.sent", business=business.slug, to=mask_phone(number), kind=kind, sid=message.sid)
@@ -189,7 +194,7 @@ class SmsSender:
         code = int(exc.code) if exc.code is not None else None
         if exc.status >= 500 or exc.status == 429:
             await self._update(record_id, status="retrying", error_code=code)
-            raise SmsTransientError(f"twilio {exc.status} {code}") from exc
+            raise SmsTransientError(f"twilio {exc.status} {code}", record_id) from exc
         now = self.clock.now()
         notify_owner = False
         async with self.db.session() as session:

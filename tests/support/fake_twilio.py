@@ -114,11 +114,16 @@ class FakeTwilio:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.status_callbacks: list[tuple[str, int]] = []  # (url, our server's answer)
         self._errors: dict[str, int] = {}
+        self._outage = 0
         self._changed = threading.Condition()
         self._server: LiveServer | None = None
         self.app = self._build_app()
 
     # -- control -------------------------------------------------------------------------------
+
+    def outage(self, sends: int) -> None:
+        """Answer the next `sends` message creates with 503, as Twilio does during an incident."""
+        self._outage = sends
 
     def fail_to(self, number: str, code: int) -> None:
         """Answer every send to `number` with Twilio error `code` (21610 unsubscribed, 21614 landline, ...)."""
@@ -257,6 +262,9 @@ class FakeTwilio:
                 return self._error(21603)
             if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
                 return self._error(21602)
+            if self._outage > 0:
+                self._outage -= 1
+                return self._error(20503, status=503, message="Service Unavailable")
             code = self._errors.get(to)
             if code is not None:
                 with self._changed:
