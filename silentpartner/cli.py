@@ -11,6 +11,8 @@ import sys
 from silentpartner.business import BusinessConfigError
 from silentpartner.settings import ConfigError, load_settings
 
+MAX_WEBSOCKET_FRAME = 64 * 1024
+
 # Modules that contribute subcommands; each defines register(subparsers).
 COMMAND_MODULES: list[str] = [
     "silentpartner.calendar.cli",
@@ -90,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         forwarded_allow_ips="*",
+        # Twilio media messages are well under 1 KB; refuse huge frames before buffering them.
+        ws_max_size=MAX_WEBSOCKET_FRAME,
     )
     return 0
 

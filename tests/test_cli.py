@@ -102,3 +102,48 @@ def test_a_bad_setting_stops_the_command_with_one_line(tmp_path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: DATABASE_URL:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_starts_on_the_embedded_defaults_and_caps_websocket_frames(tmp_path) -> None:
+    """The README's start command: `silentpartner serve` comes up ready on the demo business with no keys,
+    and refuses a huge websocket frame at the protocol level (1009) before buffering it."""
+    import asyncio
+    import socket
+
+    import httpx
+    import websockets
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "silentpartner", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # uvicorn prints this line once the socket is listening and the lifespan has started.
+        for line in server.stdout:
+            if "Uvicorn running on" in line:
+                break
+        else:
+            raise AssertionError("serve exited before it was ready")
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+
+        async def oversized_frame() -> int | None:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/twilio/media", max_size=None) as ws:
+                await ws.send("x" * 200_000)
+                try:
+                    await asyncio.wait_for(ws.recv(), 10)
+                except websockets.ConnectionClosed as closed:
+                    return closed.rcvd.code if closed.rcvd else None
+            return None
+
+        assert asyncio.run(oversized_frame()) == 1009
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
