@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from silentpartner.business import Business, demo_businesses
 from silentpartner.clock import FixedClock
 from silentpartner.settings import Settings
+from silentpartner.store import Database, migrate
 from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,
@@ -81,3 +82,26 @@ def demo() -> Business:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(PINNED_NOW)
+
+
+async def _migrated(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
+    await migrate.upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    """A migrated SQLite database."""
+    async for database in _migrated(sqlite_url):
+        yield database
+
+
+@pytest.fixture
+async def any_db(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database, once on SQLite and once on PostgreSQL (skipped, with the reason, when unreachable)."""
+    async for database in _migrated(db_url):
+        yield database

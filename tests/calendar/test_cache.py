@@ -16,7 +16,6 @@ from silentpartner.calendar.port import BookingRequest, CalendarPort, CalendarUn
 from silentpartner.calendar.registry import CalendarComponent, CalendarParts, open_calendar
 from silentpartner.clock import FixedClock
 from silentpartner.settings import Settings
-from silentpartner.store import migrate
 from silentpartner.store.db import Database
 
 
@@ -46,13 +45,8 @@ class Recording:
 
 
 @pytest.fixture
-async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    await migrate.upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.close()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture

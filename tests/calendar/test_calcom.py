@@ -34,7 +34,6 @@ from silentpartner.calendar.port import (
 from silentpartner.clock import FixedClock
 from silentpartner.runtime import Runtime
 from silentpartner.settings import Settings
-from silentpartner.store import migrate
 from silentpartner.store.db import Database
 from silentpartner.store.models import BookingRecord
 from tests.support.fake_calcom import SPEC_PATH, EventType, FakeCalcom, Host
@@ -114,11 +113,8 @@ def fake(clock: FixedClock) -> Iterator[FakeCalcom]:
 
 
 @pytest.fixture
-async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    await migrate.upgrade(database)
-    yield database
-    await database.close()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture

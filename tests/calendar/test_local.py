@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,19 +20,13 @@ from silentpartner.calendar.port import (
     SlotUnavailable,
 )
 from silentpartner.clock import FixedClock
-from silentpartner.store import migrate
 from silentpartner.store.db import Database
 from silentpartner.store.models import BookingRecord, CalendarHold
 
 
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await migrate.upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.close()
+def db(any_db: Database) -> Database:
+    return any_db
 
 
 @pytest.fixture

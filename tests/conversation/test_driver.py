@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +29,6 @@ from silentpartner.conversation.events import (
 )
 from silentpartner.conversation.replies import LINES
 from silentpartner.store.db import Database
-from silentpartner.store.models import Base
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # Tue 10:00 in Portland
 CALLER = "+15035550123"
@@ -54,12 +52,8 @@ class GatedCalendar(LocalCalendar):
 
 
 @pytest.fixture
-async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    yield database
-    await database.close()
+def db(sqlite_db: Database) -> Database:
+    return sqlite_db
 
 
 @pytest.fixture
