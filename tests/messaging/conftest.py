@@ -11,6 +11,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from silentpartner.app import create_app
 from silentpartner.business import Business, Businesses, Service
+from silentpartner.calendar.port import BookingRequest
 from silentpartner.calendar.registry import CalendarComponent
 from silentpartner.clock import FixedClock
 from silentpartner.messaging.worker import WORKER_SERVICE, JobWorker
@@ -94,6 +96,21 @@ class Bench:
             return list((await session.scalars(select(model).where(*where))).all())
 
         return await self.db(fetch)
+
+    async def book_on_a_call(self, call_id: str, *, address: str | None = None) -> str:
+        """What a phone call does: book Wed 2 PM through the app's own calendar, tagged with the call id."""
+        calendar = self.runtime.calendars[self.business.slug]
+        request = BookingRequest(
+            service="service-call",
+            start=datetime(2026, 11, 25, 22, 0, tzinfo=UTC),
+            name="Pat Jones",
+            phone=CUSTOMER,
+            address=address,
+            call_id=call_id,
+            source="call",
+        )
+        booking = await self._on_app_loop(lambda: calendar.book(request))
+        return booking.uid
 
     async def text_in(self, body: str, *, sender: str = CUSTOMER, sid: str | None = None, **extra: str):
         """Twilio delivering an inbound SMS to /twilio/sms, signed."""

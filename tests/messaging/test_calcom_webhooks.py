@@ -227,26 +227,8 @@ async def test_requested_rejected_payment_and_paid_shapes(bench: Bench) -> None:
 async def test_a_booking_made_on_a_call_gets_no_second_confirmation(bench: Bench) -> None:
     """A phone booking (our Cal.com backend puts the call id in its metadata) and its webhook meet as one
     record; the call texted its own confirmation, so the webhook must not send another."""
-    from datetime import UTC, datetime
 
-    from silentpartner.calendar.port import BookingRequest
-
-    async def book_on_a_call(_session) -> str:
-        calendar = bench.runtime.calendars[bench.business.slug]
-        booking = await calendar.book(
-            BookingRequest(
-                service="service-call",
-                start=datetime(2026, 11, 25, 22, 0, tzinfo=UTC),
-                name="Pat Jones",
-                phone=CUSTOMER,
-                address="123 Main St",
-                call_id="CA0001",
-                source="call",
-            )
-        )
-        return booking.uid
-
-    uid = await bench.db(book_on_a_call)
+    uid = await bench.book_on_a_call("CA0001", address="123 Main St")
     assert bench.calcom is not None and bench.calcom.bookings[uid]["metadata"]["silentpartnerCallId"] == "CA0001"
     await bench.webhook("BOOKING_CREATED", uid)
     await bench.drain()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from silentpartner.app import open_runtime
+from silentpartner.calendar.port import BookingRequest
 from silentpartner.clock import FixedClock
 from silentpartner.messaging.worker import JobWorker
 from silentpartner.runtime import Runtime
@@ -186,8 +187,6 @@ async def test_reconcile_applies_a_booking_whose_webhook_never_came(bench: Bench
 async def test_local_calendar_bookings_get_reminders_and_a_review_request(local_bench: Bench) -> None:
     from datetime import UTC, datetime
 
-    from silentpartner.calendar.port import BookingRequest
-
     bench = local_bench
 
     async def book(_session) -> str:
@@ -221,28 +220,11 @@ async def test_local_calendar_bookings_get_reminders_and_a_review_request(local_
 
 
 async def test_reconcile_gives_a_call_booking_reminders_when_its_webhook_is_lost(bench: Bench) -> None:
-    from datetime import UTC, datetime
-
-    from silentpartner.calendar.port import BookingRequest
 
     bench.clock.advance(minutes=10)
     await bench.drain()  # the first (quiet) reconcile round sets the cursor
 
-    async def book_on_a_call(_session) -> str:
-        calendar = bench.runtime.calendars[bench.business.slug]
-        booking = await calendar.book(
-            BookingRequest(
-                service="service-call",
-                start=datetime(2026, 11, 25, 22, 0, tzinfo=UTC),
-                name="Pat Jones",
-                phone=CUSTOMER,
-                call_id="CA0002",
-                source="call",
-            )
-        )
-        return booking.uid
-
-    uid = await bench.db(book_on_a_call)
+    uid = await bench.book_on_a_call("CA0002")
     assert await bench.rows(Job, Job.kind == "reminder") == []
     bench.clock.advance(minutes=10)
     await bench.drain()
