@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from silentpartner.phones import InvalidPhoneNumber, to_e164
+from silentpartner.phones import InvalidPhoneNumber, to_e164, try_e164
+from silentpartner.speech_text import describe_weekly_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -92,8 +93,6 @@ class WeeklyHours(BaseModel):
 
     def describe(self) -> str:
         """'Monday to Friday 8 AM to 5 PM, Saturday 9 AM to 1 PM, closed Sunday' style summary."""
-        from silentpartner.speech_text import describe_weekly_hours
-
         return describe_weekly_hours(self)
 
 
@@ -297,8 +296,6 @@ class Businesses:
         return self._by_slug.get(slug)
 
     def by_number(self, number: str | None) -> Business | None:
-        from silentpartner.phones import try_e164
-
         normalised = try_e164(number) if number else None
         return self._by_number.get(normalised) if normalised else None
 

@@ -7,6 +7,7 @@ stopped in reverse. A component is anything with `async start(runtime)` and `asy
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from silentpartner.business import Businesses
 from silentpartner.clock import Clock, SystemClock
 from silentpartner.settings import Settings
 from silentpartner.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class Component(Protocol):
@@ -46,9 +49,7 @@ class Runtime:
             try:
                 await component.stop()
             except Exception:  # a failing stop must not keep the others from stopping
-                import logging
-
-                logging.getLogger(__name__).exception("component.stop_failed")
+                log.exception("component.stop_failed")
 
     async def close(self) -> None:
         await self.stop_components()
