@@ -87,6 +87,9 @@ class RunTool:
 class Transfer:
     number: str  # E.164
     reason: str = ""
+    # One sentence for the person taking the call (who, what, what they want): whispered to them before
+    # they are connected, and texted to them if they don't pick up.
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,16 @@ class HangUp:
     reason: str = "done"
 
 
+# What kind of answer the agent's last question invites. Turn-taking uses it: a caller reading out a phone
+# number or an address pauses between groups and must not be cut off; a yes/no is over quickly.
+Expect = Literal["open", "name", "phone", "address", "time", "choice", "yes_no"]
+
+
 @dataclass(frozen=True)
 class EndOfTurn:
     """The agent has finished speaking for now and waits for the caller."""
+
+    expect: Expect = "open"
 
 
 Action = Say | RunTool | Transfer | SendSms | HangUp | EndOfTurn
