@@ -149,6 +149,105 @@ def _e164(value: str) -> str:
     return normalised
 
 
+# What a plumbing business treats as an emergency (the default); a business lists its own in the config.
+DEFAULT_EMERGENCY_KEYWORDS = (
+    "burst pipe",
+    "pipe burst",
+    "pipe has burst",
+    "pipe broke",
+    "pipe split",
+    "flooding",
+    "flooded",
+    "flood",
+    "water through the ceiling",
+    "water coming through the ceiling",
+    "ceiling is leaking",
+    "water pouring",
+    "water is pouring",
+    "water gushing",
+    "water spraying",
+    "water everywhere",
+    "sewage backup",
+    "sewage backing up",
+    "sewage coming up",
+    "sewer backup",
+    "sewer backing up",
+    "raw sewage",
+    "no water",
+    "no running water",
+)
+# Water running now: the caller hears how to stop it before anything else.
+DEFAULT_SAFETY_KEYWORDS = (
+    "burst",
+    "flooding",
+    "flooded",
+    "flood",
+    "water through the ceiling",
+    "water coming through the ceiling",
+    "ceiling is leaking",
+    "pouring",
+    "gushing",
+    "spraying",
+    "water everywhere",
+    "pipe broke",
+    "pipe split",
+)
+DEFAULT_SAFETY_LINE = (
+    "If you can, turn off the main water valve now; it's usually where the water line comes into the house, "
+    "often near the water heater or an outside tap. And keep clear of any electrics near the water."
+)
+
+
+class Emergencies(BaseModel):
+    """What the business treats as an emergency, and what a caller with water running hears first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keywords: tuple[str, ...] = DEFAULT_EMERGENCY_KEYWORDS
+    safety_keywords: tuple[str, ...] = DEFAULT_SAFETY_KEYWORDS
+    safety_line: str | None = DEFAULT_SAFETY_LINE
+
+
+class ServiceArea(BaseModel):
+    """Where the business goes: cities and ZIP prefixes. An address outside it is told so, politely."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cities: tuple[str, ...] = ()
+    zip_prefixes: tuple[str, ...] = ()
+    description: str | None = None  # how to say it, when the list alone would not ("Portland and its suburbs")
+
+    @field_validator("zip_prefixes")
+    @classmethod
+    def _zips(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in value:
+            if not (prefix.isdigit() and 1 <= len(prefix) <= 5):
+                raise ValueError(f"{prefix!r} is not a ZIP prefix (1 to 5 digits, like '972')")
+        return value
+
+    def covers(self, city: str | None, postcode: str | None) -> bool | None:
+        """True inside, False outside, None when the address says neither city nor ZIP (so we can't tell)."""
+        if postcode and self.zip_prefixes:
+            return any(postcode.startswith(p) for p in self.zip_prefixes)
+        if city and self.cities:
+            return city.strip().lower() in {c.lower() for c in self.cities}
+        return None
+
+    def describe(self) -> str:
+        if self.description:
+            return self.description
+        names = list(self.cities)
+        if not names:
+            return "ZIP codes starting " + ", ".join(self.zip_prefixes)
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+class FaqEntry(BaseModel):
+    """A question callers ask and the business's own answer, matched by meaning (`conversation/faq.py`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    question: str = Field(min_length=3)
+    answer: str = Field(min_length=1)
+
+
 class Business(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -177,7 +276,9 @@ class Business(BaseModel):
     hold_minutes: int = Field(default=5, gt=0, le=60)
 
     allow_emergency_transfer: bool = True
-    service_area: str | None = None
+    service_area: ServiceArea | None = None
+    emergencies: Emergencies = Field(default_factory=Emergencies)
+    faq: tuple[FaqEntry, ...] = ()
     messaging_service_sid: str | None = None
     reminder_hours: tuple[int, ...] = (24, 2)
     review_delay_hours: int = Field(default=2, ge=0)
@@ -191,6 +292,15 @@ class Business(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA timezone such as America/Los_Angeles") from None
+        return value
+
+    @field_validator("service_area", mode="before")
+    @classmethod
+    def _area(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a plain description, as older files have it: nothing to check against
+            return {"description": value}
+        if isinstance(value, list | tuple):  # a bare list of cities
+            return {"cities": value}
         return value
 
     @field_validator("numbers", mode="before")
