@@ -376,6 +376,24 @@ def choose_offers(
     return sorted(chosen, key=lambda s: s.start)
 
 
+def earliest(slots: Sequence[Slot], limit: int = MAX_OFFERS, gap: timedelta = timedelta(hours=1)) -> list[Slot]:
+    """The earliest free starts, at least `gap` apart where possible ("as soon as possible", "the next day we
+    have"): 8, 9:30 and 11 rather than 8, 8:30 and 9."""
+    ordered = sorted({s.start: s for s in slots}.values(), key=lambda s: s.start)
+    picked: list[Slot] = []
+    for slot in ordered:
+        if len(picked) == limit:
+            break
+        if all(abs(slot.start - p.start) >= gap for p in picked):
+            picked.append(slot)
+    for slot in ordered:  # not enough well-spaced ones: fill with the rest
+        if len(picked) >= limit:
+            break
+        if slot not in picked:
+            picked.append(slot)
+    return sorted(picked, key=lambda s: s.start)
+
+
 def nearest(slots: Sequence[Slot], target: datetime, limit: int = MAX_OFFERS) -> list[Slot]:
     """Up to `limit` slots closest to `target` (later wins a tie), returned in time order."""
     ranked = sorted(slots, key=lambda s: (abs(s.start - target), s.start < target, s.start))

@@ -42,6 +42,7 @@ STREET_TYPES = {
     "pike": "Pike",
 }
 
+# Directions are read back as the caller said them: "SE" stays "SE", "southeast" (or "south east") is "Southeast".
 _DIRECTIONS = {
     "n": "N",
     "s": "S",
@@ -55,10 +56,10 @@ _DIRECTIONS = {
     "south": "South",
     "east": "East",
     "west": "West",
-    "northeast": "NE",
-    "northwest": "NW",
-    "southeast": "SE",
-    "southwest": "SW",
+    "northeast": "Northeast",
+    "northwest": "Northwest",
+    "southeast": "Southeast",
+    "southwest": "Southwest",
 }
 
 _UNIT_WORDS = {"apartment": "Apartment", "apt": "Apt", "unit": "Unit", "suite": "Suite", "ste": "Suite", "#": "#"}
@@ -83,8 +84,32 @@ def _number_run(tokens: list[str], i: int) -> tuple[str, int]:
 
 
 def extract_address(text: str) -> str | None:
-    """A street address: "123 Main Street", "4410 SE Hawthorne Blvd apartment 2", "one two three main street"."""
-    tokens = _ADDRESS_TOKEN.findall(text.replace("’", "'"))
+    """A street address as said: "123 Main Street", "4410 SE Hawthorne Blvd apartment 2, Portland 97214",
+    "one two three main street". The city and ZIP are kept when the caller gives them."""
+    found = _street(text)
+    if found is None:
+        return None
+    street, end = found
+    city, postcode = _city_and_zip(text[end:])
+    if city and postcode:
+        return f"{street}, {city} {postcode}"
+    if city or postcode:
+        return f"{street}, {city or postcode}"
+    return street
+
+
+def split_address(address: str) -> tuple[str, str | None, str | None]:
+    """(street, city, ZIP) of an address as `extract_address` writes it."""
+    street, _, rest = address.partition(", ")
+    postcode = re.search(r"\b(\d{5})(?:-\d{4})?\b", rest)
+    city = re.sub(r"\b\d{5}(?:-\d{4})?\b", "", rest).strip(" ,") or None
+    return street, city, postcode.group(1) if postcode else None
+
+
+def _street(text: str) -> tuple[str, int] | None:
+    """The street part and where it ends in `text`."""
+    matches = list(_ADDRESS_TOKEN.finditer(text.replace("’", "'")))
+    tokens = [m.group(0) for m in matches]
     for start in range(len(tokens)):
         low = tokens[start].lower()
         if not (low.isdigit() or (is_number_word(low) and low not in ("o", "oh"))):
@@ -135,11 +160,62 @@ def extract_address(text: str) -> str | None:
                     # a letter after the number ("apartment 2 b") belongs to the unit
                     if k < len(tokens) and len(tokens[k]) == 1 and tokens[k].isalpha():
                         unit_digits += tokens[k].upper()
+                        k += 1
                     parts.append(f"{unit_word}{'' if unit_word == '#' else ' '}{unit_digits}")
+                    j = k
                 elif len(tokens[j]) <= 3 and tokens[j].isalnum():
                     parts.append(f"{unit_word} {tokens[j].upper()}")
-        return " ".join(parts)
+                    j += 1
+        end = matches[j - 1].end() if j > 0 else 0
+        return " ".join(parts), end
     return None
+
+
+_STATES = {"or": "OR", "oregon": "OR", "wa": "WA", "washington": "WA", "ca": "CA", "california": "CA"}
+# A city is given after a comma or "in" ("..., Portland", "... in Lake Oswego"), and is not one of these words.
+_NOT_CITY = frozenset(
+    {"and", "but", "so", "i", "it", "the", "my", "we", "tomorrow", "today", "tonight", "please", "thanks", "thank"}
+    | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "morning", "afternoon"}
+    | {"evening", "at", "on", "around", "near", "by", "is", "if", "can", "could", "you", "anytime", "any", "right"}
+    | {"apartment", "apt", "unit", "suite", "the", "a", "an", "next", "this", "that", "there", "here", "yes", "no"}
+)
+_CITY_LEAD = re.compile(r"^\s*(?:,\s*|\s+in\s+(?:the\s+city\s+of\s+)?)", re.IGNORECASE)
+_CITY_WORDS = re.compile(r"[A-Za-z][A-Za-z'.-]*")
+
+
+def _city_and_zip(rest: str) -> tuple[str | None, str | None]:
+    """A city (one to three words) and a ZIP code right after the street, as the caller said them."""
+    lead = _CITY_LEAD.match(rest)
+    postcode: str | None = None
+    city_words: list[str] = []
+    if lead:
+        position = lead.end()
+        for match in _CITY_WORDS.finditer(rest, position):
+            between = rest[position : match.start()]
+            if between.strip(" "):  # punctuation or digits end the city
+                break
+            word = match.group(0).rstrip(".")
+            if word.lower() in _NOT_CITY or word.lower() in _STATES or len(city_words) == 3:
+                break
+            city_words.append(word)
+            position = match.end()
+        after = rest[position:] if city_words else rest[lead.end() :]
+    else:
+        after = rest
+    zip_match = re.match(
+        r"^[\s,]*(?:(?:or|oregon|wa|washington|ca|california)\b[\s,]*)?(\d{5})(?:-\d{4})?\b", after, re.I
+    )
+    if zip_match:
+        postcode = zip_match.group(1)
+    if city_words and not (lead and lead.group(0).strip().startswith(",")) and not _looks_like_city(city_words):
+        city_words = []  # "... in the kitchen" is not a city
+    city = " ".join(title_case(w) for w in city_words) or None
+    return city, postcode
+
+
+def _looks_like_city(words: list[str]) -> bool:
+    """After "in", a city is written with capitals (speech recognition and people both do this)."""
+    return all(w[:1].isupper() for w in words)
 
 
 _NOT_ADDRESS_WORDS = frozenset(

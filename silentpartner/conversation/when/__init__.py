@@ -12,7 +12,7 @@ question asked back. This package re-exports the public names.
 """
 
 from silentpartner.conversation.when.choice import resolve_choice
-from silentpartner.conversation.when.results import Ambiguous, InThePast, TimeWindow, WhenResult
+from silentpartner.conversation.when.results import Alternatives, Ambiguous, InThePast, TimeWindow, WhenResult
 from silentpartner.conversation.when.understand import understand_when
 from silentpartner.conversation.when.windows import AFTERNOON, ASAP_DAYS, END_OF_DAY, EVENING, MORNING
 
@@ -22,6 +22,7 @@ __all__ = [
     "END_OF_DAY",
     "EVENING",
     "MORNING",
+    "Alternatives",
     "Ambiguous",
     "InThePast",
     "TimeWindow",

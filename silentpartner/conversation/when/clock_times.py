@@ -18,7 +18,7 @@ COUNTED = (
 # A said time; never the start of a longer number ("at 4410 Hawthorne"), an ordinal ("the 3rd") or a count.
 _TIME = (
     r"(?:(noon|midnight)|(\d{1,2})(?::(\d{2}))?(?![\d:]|st\b|nd\b|rd\b|th\b)(?!\s*" + COUNTED + r")"
-    r"\s*(am|pm|oclock)?)"
+    r"\s*(am|pm|oclock)?(?![a-z]))"
 )
 
 
@@ -103,7 +103,8 @@ def read_times(segment: str, spec: Spec, now: datetime) -> None:
         exact_groups = exact.groups()
     else:
         standalone = re.search(
-            r"\b(noon|midnight)\b|\b(\d{1,2})(?::(\d{2}))\s*(am|pm|oclock)?|\b(\d{1,2})()\s*(am|pm|oclock)\b", segment
+            r"\b(noon|midnight)\b|\b(\d{1,2})(?::(\d{2}))\s*(am|pm|oclock)?(?![a-z])|\b(\d{1,2})()\s*(am|pm|oclock)\b",
+            segment,
         )
         if standalone:
             if standalone.group(1):
@@ -112,6 +113,10 @@ def read_times(segment: str, spec: Spec, now: datetime) -> None:
                 exact_groups = (None, standalone.group(2), standalone.group(3), standalone.group(4))
             else:
                 exact_groups = (None, standalone.group(5), None, standalone.group(7))
+    part_of_day = re.search(r"\b(\d{1,2})(?::(\d{2}))? (?:in the|this) (?:morning|afternoon|evening)\b", segment)
+    if exact_groups is None and part_of_day:
+        # "2 in the afternoon": an hour with the part of the day it is in
+        exact_groups = (None, part_of_day.group(1), part_of_day.group(2), None)
     bare = re.fullmatch(r"(?:at |about |around )?(\d{1,2})(?::(\d{2}))?", segment)
     if exact_groups is None and bare:
         # a number on its own is an hour ("tomorrow at 10, no, 11"; "what time?" "2")

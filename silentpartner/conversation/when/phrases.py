@@ -57,6 +57,7 @@ NEGATED_DAY = re.compile(
     rf"|\b{_DAY_WORD} (?:doesn't|does not|won't|will not|isn't|is not|wouldn't|would not|is no|is bad|is out)\b"
     rf"(?: work| good| great| possible| an option| going to work)?"
     rf"|\b(?:can't|cannot|can not|couldn't|not available|busy|out of town) (?:do |on |make )?{_DAY_WORD}\b"
+    rf"|\b(?:at work|working|busy|not home|not around|tied up|out of town)(?: all day)? (?:on )?{_DAY_WORD}\b"
     # when the trouble started is not when they want us: "leaking since Tuesday"
     rf"|\b(?:since|started|began|ever since) (?:last )?{_DAY_WORD}\b"
 )

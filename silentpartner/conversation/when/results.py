@@ -27,4 +27,16 @@ class InThePast:
     message: str  # honest answer, e.g. "2 PM today has already passed."
 
 
-WhenResult = TimeWindow | Ambiguous | InThePast
+@dataclass(frozen=True)
+class Alternatives:
+    """ "Monday or Tuesday": the caller is flexible between these windows; offer times in each."""
+
+    options: tuple[TimeWindow, ...]
+
+    @property
+    def label(self) -> str:
+        labels = [o.label for o in self.options]
+        return ", ".join(labels[:-1]) + f" or {labels[-1]}"
+
+
+WhenResult = TimeWindow | Alternatives | Ambiguous | InThePast

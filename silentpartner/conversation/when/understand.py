@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from silentpartner.conversation.when.calendar_words import month_day_label
 from silentpartner.conversation.when.phrases import CORRECTION, NEGATED_DAY, STREET_ADDRESS, clean_segment, normalise
-from silentpartner.conversation.when.results import Ambiguous, InThePast, TimeWindow, WhenResult
+from silentpartner.conversation.when.results import Alternatives, Ambiguous, InThePast, TimeWindow, WhenResult
 from silentpartner.conversation.when.segment import read_segment
 from silentpartner.conversation.when.spec import Spec, merge
 from silentpartner.conversation.when.windows import asap_window, clip, day_window, is_before, wall
@@ -30,6 +31,9 @@ def understand_when(text: str, now: datetime, tz: ZoneInfo) -> WhenResult | None
     today = local_now.date()
     # days ruled out go before splitting at corrections, so "Wednesday is no good" is not read as a correction
     normalised = NEGATED_DAY.sub(" ", STREET_ADDRESS.sub(" ", normalise(text)))
+    either = _alternatives(normalised, local_now, today, tz)
+    if either is not None:
+        return either
     spec = Spec()
     found = False
     for segment in CORRECTION.split(normalised):
@@ -40,6 +44,43 @@ def understand_when(text: str, now: datetime, tz: ZoneInfo) -> WhenResult | None
     if not found:
         return None
     return _resolve(spec, local_now, today, tz)
+
+
+_OR = re.compile(r"\s*,?\s*\b(?:or|or else|or maybe|either)\b\s*")
+
+
+def _alternatives(normalised: str, now: datetime, today: date, tz: ZoneInfo) -> Alternatives | None:
+    """ "Monday or Tuesday", "Thursday morning or Friday afternoon": two or more days, each its own window.
+
+    A time said once applies to every day without one ("Monday or Tuesday afternoon"). Anything that is not
+    a plain list of days ("this Friday or next") is left to the usual reading.
+    """
+    if CORRECTION.search(normalised):
+        return None
+    parts = [p for p in _OR.split(normalised) if p.strip()]
+    if len(parts) < 2:
+        return None
+    pieces = [read_segment(clean_segment(p), today, now) for p in parts]
+    if not all(p.day is not None and not p.choices and not p.past_label for p in pieces):
+        return None
+    if len({p.day for p in pieces}) < len(pieces):
+        return None
+    timed = [p for p in pieces if p.has_time()]
+    shared = timed[-1] if len(timed) == 1 else None
+    later_than_today = any(p.day is not None and p.day > today for p in pieces)
+    windows: list[TimeWindow] = []
+    for piece in pieces:
+        if shared is not None and not piece.has_time():
+            piece = replace(piece, part=shared.part, after=shared.after, before=shared.before, exact=shared.exact)
+        if piece.same_weekday and later_than_today:
+            # "Monday or Tuesday" said on a Tuesday, next to a later day, means next Tuesday
+            piece = replace(piece, day=today + timedelta(days=7))
+        result = _resolve(replace(piece, same_weekday=False), now, today, tz)
+        if isinstance(result, TimeWindow):
+            windows.append(result)
+    if len(windows) < 2:
+        return None
+    return Alternatives(options=tuple(windows))
 
 
 def _resolve(spec: Spec, now: datetime, today: date, tz: ZoneInfo) -> WhenResult:
