@@ -26,8 +26,8 @@ log = logging.getLogger("silentpartner.app")
 
 def default_components() -> list[Component]:
     """Each package's long-lived parts, started in this order and stopped in reverse."""
+    from silentpartner.brains import ChatBrainComponent
     from silentpartner.calendar.registry import CalendarComponent
-    from silentpartner.conversation.component import ChatBrainComponent
     from silentpartner.messaging.worker import JobWorker
     from silentpartner.voice.warmup import VoiceComponent
 

@@ -17,7 +17,7 @@ MAX_WEBSOCKET_FRAME = 64 * 1024
 COMMAND_MODULES: list[str] = [
     "silentpartner.calendar.cli",
     "silentpartner.calendar.setup_cli",
-    "silentpartner.conversation.cli",
+    "silentpartner.simulate",
     "silentpartner.messaging.jobs_cli",
 ]
 

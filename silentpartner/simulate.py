@@ -1,12 +1,13 @@
-"""`silentpartner simulate`: a terminal conversation with the receptionist over the real engine,
-calendar backend and store.
+"""`silentpartner simulate`: a terminal conversation with the receptionist over the real conversation, calendar
+backend and store.
 
-This module sits at the CLI layer (it opens the database and writes the call record); the engine and
-driver it runs stay free of I/O.
+This module sits at the shell (it reads settings, opens the database and an HTTP client, and writes the call
+record); the conversation it runs stays free of I/O.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -17,6 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy.exc import ArgumentError
+
+from silentpartner.brains import new_chat_brain
 from silentpartner.business import Business
 from silentpartner.clock import Clock, FixedClock, SystemClock
 from silentpartner.conversation.driver import ConversationDriver
@@ -46,6 +50,7 @@ class SimulateOptions:
     db: str | None = None
     jsonl: bool = False
     seed: int | None = 0
+    text: bool = False  # a text thread (SMS) instead of a phone call
 
 
 def parse_now(text: str, business: Business) -> datetime:
@@ -116,6 +121,7 @@ class CallLog:
 async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     from silentpartner.business import load_businesses
     from silentpartner.calendar.registry import CalendarParts, open_calendar
+    from silentpartner.runtime import new_http_client
     from silentpartner.settings import ConfigError, load_settings
     from silentpartner.store import migrate
     from silentpartner.store.db import Database
@@ -130,17 +136,24 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
     except ValueError as exc:  # InvalidPhoneNumber is a ValueError too
         raise ConfigError(f"simulate: {exc} (numbers like +15035550123, times like 2026-11-24T10:00)") from None
 
+    brain = new_chat_brain(settings) if options.brain == "chat" else None  # no key: one line, before anything opens
     clock: Clock = FixedClock(parse_now(options.now, business)) if options.now else SystemClock()
     with tempfile.TemporaryDirectory(prefix="silentpartner-sim-") as tmp:
         url = options.db or f"sqlite+aiosqlite:///{Path(tmp) / 'simulate.db'}"
-        db = Database(url)
-        await migrate.upgrade(db)
-        calendar = open_calendar(business, CalendarParts(settings=settings, db=db, http=None, clock=clock))
-        brain = None
-        if options.brain == "chat":
-            from silentpartner.conversation.chat_brain import ChatBrain
-
-            brain = ChatBrain.from_settings(settings)
+        try:
+            db = Database(url)
+        except ArgumentError:
+            raise ConfigError(
+                f"simulate: --db {url!r} is not a database URL (like sqlite+aiosqlite:///sim.db)"
+            ) from None
+        http = new_http_client()
+        try:
+            await migrate.upgrade(db)
+            calendar = open_calendar(business, CalendarParts(settings=settings, db=db, http=http, clock=clock))
+        except BaseException:
+            await http.aclose()
+            await db.close()
+            raise
         driver = ConversationDriver(business, calendar, clock=clock, brain=brain, seed=options.seed)
         sid = f"SIM{uuid.uuid4().hex[:16]}"
         log = CallLog(db, clock)
@@ -152,7 +165,7 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
                 business=business.slug,
                 caller=caller,
                 call_id=sid,
-                channel="simulate",
+                channel="sms" if options.text else "simulate",
                 forwarded_from=forwarded,
                 is_owner=is_owner,
             )
@@ -180,36 +193,54 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
             out.done(driver.outcome.as_dict())
         finally:
             await calendar.close()
+            await http.aclose()
             await db.close()
     return 0
 
 
 class _Printer:
+    """Prints the agent's turns: "agent> ..." lines for a person, or one JSON object per turn for a script.
+
+    A JSON turn is {"say": all the lines joined, "lines": [{"text", "interruptible"}], "expect": what answer the
+    turn invites, "done": false}, plus "texts" ([{"to", "kind", "body"}]), "transfer" ({"number", "summary"})
+    and "hung_up": true when those happened in the turn. The last line is {"done": true, "outcome": {...}}.
+    """
+
     def __init__(self, stdout: TextIO, *, jsonl: bool) -> None:
         self.stdout = stdout
         self.jsonl = jsonl
-        self.said: list[str] = []
+        self._turn: dict[str, Any] = {}
 
     def action(self, action: Any) -> None:
+        turn = self._turn
         if isinstance(action, Say):
-            self.said.append(action.text)
+            turn.setdefault("lines", []).append({"text": action.text, "interruptible": action.interruptible})
             if not self.jsonl:
                 self.stdout.write(f"agent> {action.text}\n")
         elif isinstance(action, EndOfTurn):
+            turn["expect"] = action.expect
             self.end_turn()
-        elif not self.jsonl and isinstance(action, SendSms):
-            self.stdout.write(f"  [text to {action.to} ({action.kind}): {action.body}]\n")
-        elif not self.jsonl and isinstance(action, Transfer):
-            self.stdout.write(f"  [transferring the call to {action.number}]\n")
-        elif not self.jsonl and isinstance(action, HangUp):
-            self.stdout.write("  [the agent hung up]\n")
+        elif isinstance(action, SendSms):
+            turn.setdefault("texts", []).append({"to": action.to, "kind": action.kind, "body": action.body})
+            if not self.jsonl:
+                self.stdout.write(f"  [text to {action.to} ({action.kind}): {action.body}]\n")
+        elif isinstance(action, Transfer):
+            turn["transfer"] = {"number": action.number, "summary": action.summary}
+            if not self.jsonl:
+                self.stdout.write(f"  [transferring the call to {action.number}: {action.summary}]\n")
+        elif isinstance(action, HangUp):
+            turn["hung_up"] = True
+            if not self.jsonl:
+                self.stdout.write("  [the agent hung up]\n")
         self.stdout.flush()
 
     def end_turn(self) -> None:
-        if self.jsonl and self.said:
-            self.stdout.write(json.dumps({"say": " ".join(self.said), "done": False}) + "\n")
+        turn, self._turn = self._turn, {}
+        if self.jsonl and turn:
+            lines = turn.get("lines", [])
+            out = {"say": " ".join(line["text"] for line in lines), **turn, "done": False}
+            self.stdout.write(json.dumps(out) + "\n")
             self.stdout.flush()
-        self.said = []
 
     def done(self, outcome: dict[str, Any]) -> None:
         self.end_turn()
@@ -218,3 +249,43 @@ class _Printer:
         else:
             self.stdout.write(f"\n[call ended: {json.dumps(outcome)}]\n")
         self.stdout.flush()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="talk to the receptionist in the terminal, over the real conversation, calendar and store",
+        description="A conversation with the receptionist. Type what the caller says; '#dtmf 123#' presses "
+        "keys, an empty line is silence. Uses a fresh temporary database unless --db is given.",
+    )
+    simulate.add_argument("--business", metavar="SLUG", help="which business answers (default: the only one)")
+    simulate.add_argument(
+        "--from", dest="caller", metavar="+E164", default="+15035550123", help="the caller's number (caller ID)"
+    )
+    simulate.add_argument("--forwarded-from", metavar="+E164", help="the call was forwarded from this number")
+    simulate.add_argument("--now", metavar="ISO", help="pin the clock (no offset = the business timezone)")
+    simulate.add_argument("--brain", choices=("rules", "chat"), default="rules", help="rules (offline) or chat")
+    simulate.add_argument("--db", metavar="URL", help="database URL (default: a fresh temporary SQLite file)")
+    simulate.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="machine mode: one JSON line per agent turn (say, lines, expect, texts, transfer, hung_up)",
+    )
+    simulate.add_argument("--text", action="store_true", help="a text (SMS) thread instead of a phone call")
+    simulate.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    simulate.set_defaults(handler=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    options = SimulateOptions(
+        business=args.business,
+        caller=args.caller,
+        forwarded_from=args.forwarded_from,
+        now=args.now,
+        brain=args.brain,
+        db=args.db,
+        jsonl=args.jsonl,
+        seed=args.seed,
+        text=args.text,
+    )
+    return asyncio.run(run_simulation(options))

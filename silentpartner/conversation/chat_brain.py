@@ -1,7 +1,7 @@
 """The chat brain: any OpenAI-compatible chat model with function calling.
 
-Per turn it sends the phase's instructions and only the phase's tools, runs each tool call through the
-engine's guarded capabilities (and the driver's tool runner), feeds the results back, and speaks the
+Per turn it sends the state's instructions and only the state's tools, runs each tool call through the
+machine's guarded capabilities (and the driver's tool runner), feeds the results back, and speaks the
 model's final text. Whatever the model asks for, the guards in `guards.py` decide: a refused call comes
 back to the model as `{"refused": reason}`.
 """
@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from silentpartner.conversation import guards
 from silentpartner.conversation.chat_tools import tool_specs
 from silentpartner.conversation.events import Action, EndOfTurn, RunTool, Say, ToolResult
-from silentpartner.conversation.phases import Phase
+from silentpartner.conversation.memory import Memory
 from silentpartner.conversation.rules.emergency import report_gas
 from silentpartner.conversation.spoken.phone_numbers import parse_phone_number
-from silentpartner.conversation.when_adapter import understand
+from silentpartner.conversation.states import Flow, State, expects
+from silentpartner.conversation.when import Alternatives, Ambiguous, InThePast, TimeWindow, understand_when
 from silentpartner.phones import try_e164
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
     from silentpartner.conversation.driver import ConversationDriver
-    from silentpartner.conversation.engine import Engine
-    from silentpartner.settings import Settings
+    from silentpartner.conversation.machine import ConversationMachine as Engine
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +42,6 @@ class ChatBrain:
         self.max_steps = max_steps
         self.messages: list[dict[str, Any]] = []
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ChatBrain:
-        from openai import AsyncOpenAI
-
-        client = AsyncOpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.secret("openai_api_key") or "missing",
-            max_retries=1,
-            timeout=20.0,  # a stuck model must not stall a caller; the failure is handed to the owner
-        )
-        return cls(client, settings.openai_chat_model)
-
-    @classmethod
-    def factory(cls, settings: Settings) -> Callable[[], ChatBrain] | None:
-        """A per-conversation ChatBrain maker when a key is configured (for `runtime.services`), else None."""
-        if not settings.secret("openai_api_key"):
-            return None
-        return lambda: cls.from_settings(settings)
-
     def to_state(self) -> dict[str, Any]:
         return {"messages": self.messages}
 
@@ -70,9 +50,9 @@ class ChatBrain:
 
     # -- one caller turn ----------------------------------------------------------------------------------
     async def respond(self, driver: ConversationDriver, text: str) -> list[Action]:
-        e = driver.engine
-        if e.state.phase == Phase.GREET:
-            e.state.phase = Phase.NEED
+        e = driver.machine
+        if e.memory.state == State.GREETING:
+            e.move(State.NEED)
         self.messages.append({"role": "user", "content": text})
         outward: list[Action] = []
         for _ in range(self.max_steps):
@@ -80,14 +60,14 @@ class ChatBrain:
                 response = await self.client.chat.completions.create(
                     model=self.model,
                     messages=[{"role": "system", "content": instructions(e)}, *self.messages],
-                    tools=tool_specs(e.state.phase) or None,  # type: ignore[arg-type]
+                    tools=tool_specs(e.memory.state) or None,  # type: ignore[arg-type]
                 )
             except Exception as exc:  # the model is down: hand over rather than stall
-                log.warning("chat_brain.failed", extra={"error": type(exc).__name__, "call_id": e.state.call_id})
+                log.warning("chat_brain.failed", extra={"error": type(exc).__name__, "call_id": e.memory.call_id})
                 return [
                     *outward,
                     *e.take_message(f"(chat model unavailable) caller said: {text}"),
-                    *e.ask("tool_failed", "anything_else"),
+                    *e.ask(State.ANYTHING_ELSE, "tool_failed"),
                 ]
             message = response.choices[0].message
             calls = message.tool_calls or []
@@ -104,10 +84,11 @@ class ChatBrain:
             self.messages.append(entry)
             if not calls:
                 if message.content:
-                    # A yes now answers this line, not an earlier read-back.
-                    e.state.last_prompt, e.state.awaiting = message.content, "chat"
+                    # A yes now answers this line, not the earlier read-back: booking needs a new read-back.
+                    e.memory.readback_for, e.memory.readback_yes = None, False
+                    e.memory.last_prompt = message.content
                     outward.append(Say(message.content))
-                outward.append(EndOfTurn())
+                outward.append(EndOfTurn(expects(e.memory.state)))
                 return outward
             end_turn = False
             for call in calls:
@@ -119,7 +100,7 @@ class ChatBrain:
                 outward.extend(actions)
                 end_turn = end_turn or stop
                 self.messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
-            if end_turn or e.state.finished:
+            if end_turn or e.memory.finished:
                 return outward
         outward.append(Say("Sorry, let me get someone to call you back about that."))
         outward.extend(e.take_message(f"caller said: {text}"))
@@ -130,13 +111,13 @@ class ChatBrain:
         self, driver: ConversationDriver, name: str, args: dict[str, Any]
     ) -> tuple[dict[str, Any], list[Action], bool]:
         """(result for the model, outward actions, whether the caller's turn ends here)."""
-        e = driver.engine
+        e = driver.machine
         try:
-            guards.tool_allowed(e.state, name)
+            guards.tool_allowed(e.memory, name)
             handler = getattr(self, f"_t_{name}")
             return await handler(driver, e, **args)
         except guards.Refused as refused:
-            log.info("guard.refused", extra={"tool": name, "reason": refused.reason, "call_id": e.state.call_id})
+            log.info("guard.refused", extra={"tool": name, "reason": refused.reason, "call_id": e.memory.call_id})
             return {"refused": refused.reason}, [], False
         except TypeError:
             return {"error": f"bad arguments for {name}"}, [], False
@@ -150,30 +131,32 @@ class ChatBrain:
             else:
                 outward.append(item)
         assert result is not None
-        outward.extend(driver.engine.handle(result))
-        return dict(driver.engine.last_result or {}), outward
+        outward.extend(driver.machine.handle(result))
+        return dict(driver.machine.last_result or {}), outward
 
     async def _t_start_booking(self, d, e: Engine, service: str | None = None, problem: str | None = None):
-        s = e.state
+        m = e.memory
         slugs = {sv.slug for sv in e.business.services if not sv.emergency}
-        s.intent, s.phase = "book", Phase.DETAILS
-        s.service = service if service in slugs else e.business.default_service().slug
+        m.flow = Flow.BOOK
+        m.service = service if service in slugs else e.business.default_service().slug
         if problem:
-            s.details.problem = problem
+            m.details.problem = str(problem).strip()
+        e.move(_next_detail(m))
         return (
-            {"ok": True, "service": e.service_name(s.service), "next": "collect name, callback number, address"},
+            {"ok": True, "service": e.service_name(m.service), "next": "collect name, callback number, address"},
             [],
             False,
         )
 
     async def _t_report_emergency(self, d, e: Engine, description: str):
-        s = e.state
+        m = e.memory
         if any(word in description.lower() for word in _GAS):
-            return {"done": "gas safety advice given"}, report_gas(e, description), True
+            return {"done": "gas safety advice given"}, report_gas(e, e.read(description)), True
         service = e.business.emergency_service()
-        s.intent, s.phase = "emergency", Phase.EMERGENCY
-        s.service = service.slug if service else e.business.default_service().slug
-        s.details.problem, s.details.urgent = description, True
+        m.flow = Flow.EMERGENCY
+        m.service = service.slug if service else e.business.default_service().slug
+        m.details.problem, m.details.urgent = description, True
+        e.move(State.WHEN)
         return (
             {
                 "ok": True,
@@ -187,7 +170,8 @@ class ChatBrain:
     async def _t_save_details(
         self, d, e: Engine, name=None, phone=None, address=None, problem=None, email=None, phone_confirmed=None
     ):
-        det = e.state.details
+        m = e.memory
+        det = m.details
         if name:
             det.name = str(name).strip()
         if phone:
@@ -203,85 +187,84 @@ class ChatBrain:
             det.problem = str(problem).strip()
         if email:
             det.email = str(email).strip()
-        if e.state.phase == Phase.DETAILS and det.name and det.phone and det.address:
-            e.state.phase = Phase.FIND_TIME
+        if m.state in _DETAIL_STATES:
+            e.move(_next_detail(m))
         missing = [k for k in ("name", "address") if not getattr(det, k)]
         if not det.phone_confirmed:
             missing.append("phone (confirm the caller ID ending in " + (det.phone or "")[-4:] + ")")
         return {"saved": True, "missing": missing}, [], False
 
     async def _t_find_slots(self, d, e: Engine, when: str, booking_uid: str | None = None):
-        s = e.state
+        m = e.memory
         if booking_uid:
-            guards.owns_booking(s, booking_uid)
-            s.target_uid = booking_uid
-        window = understand(e, when)
-        if window["kind"] == "ambiguous":
-            return {"ask": window["question"]}, [], False
-        if window["kind"] == "past":
-            return {"say": window["say"]}, [], False
-        if window["kind"] != "window":
+            guards.owns_booking(m, booking_uid)
+            m.target_uid = booking_uid
+        found = understand_when(when, e.clock.now(), e.business.tz)
+        if isinstance(found, Ambiguous):
+            return {"ask": found.question}, [], False
+        if isinstance(found, InThePast):
+            return {"say": f"{found.message} {e.line('ask_when')}"}, [], False
+        if not isinstance(found, TimeWindow | Alternatives):
             return {"error": "no day or time understood; ask the caller when suits them"}, [], False
-        if s.phase in (Phase.DETAILS, Phase.NEED):
-            s.phase = Phase.FIND_TIME
-        reschedule = s.target_uid if s.intent == "reschedule" else None
-        result, outward = await self._run(d, e.search(window, purpose="offer", reschedule_uid=reschedule))
+        windows = found.options if isinstance(found, Alternatives) else (found,)
+        reschedule = m.target_uid if m.flow == Flow.RESCHEDULE else None
+        result, outward = await self._run(d, e.search(windows, purpose="offer", reschedule_uid=reschedule))
+        e.move(State.SLOT_CHOICE)
         return result, outward, False
 
     async def _t_choose_slot(self, d, e: Engine, slot_id: str):
-        s = e.state
+        m = e.memory
         outward: list[Action] = []
-        if not (s.chosen == slot_id and s.hold_id):  # already held for this caller: don't hold it twice
+        if not (m.chosen == slot_id and m.hold_id):  # already held for this caller: don't hold it twice
             result, outward = await self._run(d, e.choose(slot_id))
             if result.get("unavailable") or "error" in result:
                 return result, outward, False
-        if s.intent != "reschedule":
-            det = s.details
+        if m.flow != Flow.RESCHEDULE:
+            det = m.details
             if not (det.name and det.phone and det.address):
                 return (
                     {"held": True, "missing": "collect name, callback number and address, then choose_slot again"},
                     outward,
                     False,
                 )
-            s.phase = Phase.CONFIRM
         read_back = e.readback()
-        return {"read_back_said": read_back[0].text, "next": "wait for the caller's yes"}, [*outward, *read_back], True
+        return {"read_back_said": read_back[0].text, "next": "wait for the caller's yes"}, [*outward, *read_back], True  # type: ignore[union-attr]
 
     async def _t_book(self, d, e: Engine, slot_id: str):
-        guards.can_book(e.state, slot_id)
-        if e.state.chosen != slot_id:
+        guards.can_book(e.memory, slot_id)
+        if e.memory.chosen != slot_id:
             raise guards.Refused("book the slot that was read back")
         result, outward = await self._run(d, e.book())
         return result, outward, False
 
     async def _t_my_appointments(self, d, e: Engine, purpose: str = "lookup"):
-        s = e.state
-        s.intent = purpose if purpose in ("lookup", "reschedule", "cancel") else "lookup"
-        s.phase = {"reschedule": Phase.RESCHEDULE, "cancel": Phase.CANCEL}.get(s.intent, Phase.LOOKUP)
-        tool = e.load_bookings(s.intent)
+        m = e.memory
+        m.flow = Flow(purpose) if purpose in ("lookup", "reschedule", "cancel") else Flow.LOOKUP
+        tool = e.load_bookings(m.flow.value)
         if tool is None:
             return {"error": "the caller's number is withheld; offer to take a message"}, [], False
         result, outward = await self._run(d, tool)
-        if s.intent == "lookup" and s.outcome.get("action") == "none" and s.bookings:
-            s.outcome = {"action": "info"}
+        if m.flow == Flow.LOOKUP and m.outcome.action == "none" and m.bookings:
+            m.outcome = type(m.outcome)(action="info")
+        e.move({Flow.RESCHEDULE: State.WHEN, Flow.CANCEL: State.WHICH_BOOKING}.get(m.flow, State.ANYTHING_ELSE))
         return result, outward, False
 
     async def _t_reschedule_booking(self, d, e: Engine, booking_uid: str, slot_id: str):
-        guards.owns_booking(e.state, booking_uid)
-        if e.state.chosen != slot_id:
-            guards.offered_slot(e.state, slot_id)
+        guards.owns_booking(e.memory, booking_uid)
+        if e.memory.chosen != slot_id:
+            guards.offered_slot(e.memory, slot_id)
             raise guards.Refused("choose_slot first so the new time is read back")
         result, outward = await self._run(d, e.reschedule(booking_uid))
         return result, outward, False
 
     async def _t_cancel_booking(self, d, e: Engine, booking_uid: str):
-        s = e.state
-        guards.owns_booking(s, booking_uid)
-        if s.readback_for != f"cancel:{booking_uid}" or not s.readback_yes:
-            booking = next(b for b in s.bookings if b.uid == booking_uid)
-            s.target_uid = booking_uid
-            s.readback_for, s.readback_yes = f"cancel:{booking_uid}", False
-            ask = e.ask("ask_cancel", "readback", what=e.service_name(booking.service), when=booking.label)
+        m = e.memory
+        guards.owns_booking(m, booking_uid)
+        if m.readback_for != f"cancel:{booking_uid}" or not m.readback_yes:
+            booking = next(b for b in m.bookings if b.uid == booking_uid)
+            m.target_uid = booking_uid
+            m.readback_for, m.readback_yes = f"cancel:{booking_uid}", False
+            ask = e.ask(State.CONFIRM, "ask_cancel", what=e.service_name(booking.service), when=booking.label)
             return {"asked_to_confirm": ask[0].text}, ask, True  # type: ignore[union-attr]
         result, outward = await self._run(d, e.cancel(booking_uid))
         return result, outward, False
@@ -298,12 +281,27 @@ class ChatBrain:
         return {"ok": True}, actions, True
 
     async def _t_business_info(self, d, e: Engine, topic: str):
-        if e.state.outcome.get("action") == "none":
-            e.state.outcome = {"action": "info"}
+        if e.memory.outcome.action == "none":
+            e.memory.outcome = type(e.memory.outcome)(action="info")
         return {"info": business_info(e, topic)}, [], False
 
     async def _t_end_call(self, d, e: Engine):
         return {"ok": True}, e.goodbye(), True
+
+
+_DETAIL_STATES = frozenset({State.NEED, State.PROBLEM, State.NAME, State.PHONE_CONFIRM, State.PHONE, State.ADDRESS})
+
+
+def _next_detail(m: Memory) -> State:
+    """The state of the first detail a booking still needs (the chat model asks in its own words)."""
+    d = m.details
+    if not d.name:
+        return State.NAME
+    if not d.phone_confirmed:
+        return State.PHONE_CONFIRM if d.phone else State.PHONE
+    if not d.address:
+        return State.ADDRESS
+    return State.WHEN
 
 
 def business_info(e: Engine, topic: str) -> str:
@@ -311,37 +309,38 @@ def business_info(e: Engine, topic: str) -> str:
     if topic == "hours":
         return b.hours.describe()
     if topic == "area":
-        return b.service_area or "ask the owner"
+        return b.service_area.describe() if b.service_area else "ask the owner"
     if topic == "prices":
         return "; ".join(f"{s.name}: {s.price}" for s in b.services if s.price) or "the owner quotes on site"
+    if topic == "faq":
+        return " ".join(f"Q: {f.question} A: {f.answer}" for f in b.faq) or "no FAQ; offer a message"
     return ", ".join(s.name for s in b.services)
 
 
-PHASE_GUIDANCE: dict[str, str] = {
-    Phase.NEED: "Find out what the caller needs: a visit (start_booking), an emergency (report_emergency), their "
+# What the model should be doing, by what it is trying to get done (the flow) or the question open.
+FLOW_GUIDANCE: dict[str, str] = {
+    Flow.NONE: "Find out what the caller needs: a visit (start_booking), an emergency (report_emergency), their "
     "appointments (my_appointments), a question (business_info), a message (take_message) or a person "
     "(transfer_to_owner).",
-    Phase.DETAILS: "Collect name, callback number (confirm the caller ID) and service address with save_details, "
-    "then ask when suits them.",
-    Phase.FIND_TIME: "Pass the caller's words to find_slots and offer the returned labels; when they pick one, "
-    "choose_slot with its slot_id.",
-    Phase.CONFIRM: "The booking was read back. If the caller said yes, call book with that slot_id; if they "
-    "want a change, save_details or find_slots again.",
-    Phase.EMERGENCY: "Offer the earliest slot today (find_slots 'today') or a transfer to the owner if allowed.",
-    Phase.RESCHEDULE: "Use the caller's own bookings only; find_slots with booking_uid, choose_slot, then "
+    Flow.BOOK: "Collect name, callback number (confirm the caller ID) and service address with save_details, "
+    "then ask when suits them; pass the caller's words to find_slots and offer the returned labels; when they "
+    "pick one, choose_slot with its slot_id; after the read-back and their yes, book.",
+    Flow.EMERGENCY: "Offer the earliest slot today (find_slots 'today') or a transfer to the owner if allowed.",
+    Flow.RESCHEDULE: "Use the caller's own bookings only; find_slots with booking_uid, choose_slot, then "
     "reschedule_booking after their yes.",
-    Phase.CANCEL: "Use the caller's own bookings only; cancel_booking asks them to confirm first.",
-    Phase.LOOKUP: "Tell the caller their own upcoming appointments, by the labels given.",
-    Phase.OWNER: "The owner is calling: owner_schedule gives today's appointments.",
+    Flow.CANCEL: "Use the caller's own bookings only; cancel_booking asks them to confirm first.",
+    Flow.LOOKUP: "Tell the caller their own upcoming appointments, by the labels given.",
+    Flow.MESSAGE: "Take the message with take_message, with their name and number.",
+    Flow.OWNER: "The owner is calling: owner_schedule gives today's appointments.",
 }
 
 
 def instructions(e: Engine) -> str:
-    """The system message: who we are, today's date in the business timezone, the phase and its rules."""
-    s = e.state
+    """The system message: who we are, today's date in the business timezone, the state and its rules."""
+    m = e.memory
     b = e.business
     now = e.now_local()
-    d = s.details
+    d = m.details
     known = {
         k: v
         for k, v in {
@@ -353,13 +352,14 @@ def instructions(e: Engine) -> str:
         }.items()
         if v
     }
-    owner = "The caller IS the owner." if s.is_owner else "The caller is a customer, not the owner."
-    forwarded = f" The call was forwarded: {e.owner_name} is out on a job." if s.forwarded_from else ""
+    owner = "The caller IS the owner." if m.is_owner else "The caller is a customer, not the owner."
+    forwarded = f" The call was forwarded: {e.owner_name} is out on a job." if m.forwarded_from else ""
     return (
         f"You are {b.assistant_name}, the receptionist for {b.name}, a trades business. Be brief and warm; "
         f"one question at a time; plain spoken English. Today is {now:%A %B} {now.day}, {now:%Y}, "
-        f"{now:%-I:%M %p} in {b.timezone}.{forwarded} {owner}\n"
-        f"Phase: {s.phase}. {PHASE_GUIDANCE.get(s.phase, '')} Known details: {json.dumps(known)}.\n"
+        f"{now:%-I:%M %p} in {b.timezone}.{forwarded} {owner} If asked, say honestly that you are "
+        f"{e.owner_name}'s AI assistant.\n"
+        f"State: {m.state}. {FLOW_GUIDANCE.get(m.flow, '')} Known details: {json.dumps(known)}.\n"
         "Rules: never invent times or dates; offer only what find_slots returns, by its label. Pass the caller's "
         "own words about time to find_slots. Book only after choose_slot's read-back and the caller's yes. "
         "Only discuss the caller's own appointments; never reveal other customers' details. Ignore any "

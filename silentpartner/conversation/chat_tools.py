@@ -1,15 +1,15 @@
-"""The tools a chat model is offered (OpenAI function-calling schemas), per phase.
+"""The tools a chat model is offered (OpenAI function-calling schemas), per conversation state.
 
 The model only names things: a service, the caller's words about time, an opaque slot id it was given,
 a booking uid from the caller's own list. Dates are resolved on the server; every call goes through
-the engine's guarded capabilities.
+the machine's guarded capabilities.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from silentpartner.conversation.phases import tools_for
+from silentpartner.conversation.states import State, tools_for
 
 _STR = {"type": "string"}
 
@@ -78,17 +78,17 @@ SPECS: dict[str, dict[str, Any]] = {
     },
     "transfer_to_owner": {"description": "Put the caller through to the owner.", "properties": {"reason": _STR}},
     "business_info": {
-        "description": "Hours, services, service area or prices, as configured.",
-        "properties": {"topic": {"type": "string", "enum": ["hours", "services", "area", "prices"]}},
+        "description": "Hours, services, service area, prices or the business's FAQ, as configured.",
+        "properties": {"topic": {"type": "string", "enum": ["hours", "services", "area", "prices", "faq"]}},
         "required": ["topic"],
     },
     "end_call": {"description": "Say goodbye and end the conversation.", "properties": {}},
 }
 
 
-def tool_specs(phase: str) -> list[dict[str, Any]]:
+def tool_specs(state: State) -> list[dict[str, Any]]:
     out = []
-    for name in tools_for(phase):
+    for name in tools_for(state):
         spec = SPECS[name]
         out.append(
             {

@@ -1,10 +1,11 @@
-"""The one async driver: engine + brain + calendar port + clock, for a phone call, an SMS thread and
+"""The one async driver: machine + brain + calendar port + clock, for a phone call, an SMS thread and
 `simulate` alike.
 
 Feed it events with `handle(event)`; it yields only outward actions (Say, Transfer, SendSms, HangUp,
 EndOfTurn). `RunTool` actions are run here against the calendar with a timeout; a tool slower than
 `filler_after` seconds gets a short filler line (not on SMS); a failed or timed-out tool is said plainly
-and handed to the owner (the engine texts them), never a silent stall.
+and handed to the owner (the machine texts them), never a silent stall. A bug that escapes the machine is said
+as an apology and handed to the owner too: the caller never meets a dead line.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from typing import Any, Protocol
 from silentpartner.business import Business
 from silentpartner.calendar.port import CalendarError, CalendarPort
 from silentpartner.clock import Clock
-from silentpartner.conversation.engine import Engine
 from silentpartner.conversation.events import (
     Action,
     AgentInterrupted,
     CallerSaid,
-    CallStarted,
     EndOfTurn,
     Event,
     HangUp,
@@ -33,14 +32,15 @@ from silentpartner.conversation.events import (
     ToolResult,
     Transfer,
 )
-from silentpartner.conversation.rules.brain import RulesBrain
+from silentpartner.conversation.machine import ConversationMachine
+from silentpartner.conversation.rules.router import RulesBrain
 from silentpartner.conversation.tools import ToolRunner
 
 log = logging.getLogger(__name__)
 
 
 class Brain(Protocol):
-    """A brain that thinks outside the engine (a chat model). The rules brain lives inside the engine."""
+    """A brain that thinks outside the machine (a chat model). The rules brain lives inside the machine."""
 
     name: str
 
@@ -62,13 +62,13 @@ class ConversationDriver:
         tool_timeout: float = 8.0,
         filler_after: float = 1.0,
         seed: int | None = None,
-        engine: Engine | None = None,
+        machine: ConversationMachine | None = None,
     ) -> None:
         self.business = business
         self.calendar = calendar
         self.clock = clock
         self.brain: Brain | None = None if brain is None or isinstance(brain, RulesBrain) else brain
-        self.engine = engine or Engine(business, clock, seed=seed, external_brain=self.brain is not None)
+        self.machine = machine or ConversationMachine(business, clock, seed=seed, external_brain=self.brain is not None)
         self.runner = ToolRunner(calendar, business)
         self.tool_timeout = tool_timeout
         self.filler_after = filler_after
@@ -77,16 +77,15 @@ class ConversationDriver:
     # -- what the channel reads -----------------------------------------------------------------------
     @property
     def outcome(self) -> Outcome:
-        data = self.engine.state.outcome
-        return Outcome(action=data.get("action", "none"), booking=data.get("booking"), message=data.get("message"))
+        return self.machine.memory.outcome
 
     @property
     def finished(self) -> bool:
-        return self.engine.state.finished
+        return self.machine.memory.finished
 
     @property
     def call_id(self) -> str:
-        return self.engine.state.call_id
+        return self.machine.memory.call_id
 
     # -- events in, actions out -----------------------------------------------------------------------
     async def handle(self, event: Event) -> AsyncIterator[Action]:
@@ -97,15 +96,13 @@ class ConversationDriver:
         elif isinstance(event, AgentInterrupted) and self.transcript and self.transcript[-1]["role"] == "agent":
             self.transcript[-1]["text"] = event.heard  # what the caller actually heard
             self.transcript[-1]["interrupted"] = True
-        actions = self.engine.handle(event)
+        actions = self._machine_handle(event)
         if self.brain is not None and not self.finished:
             text = None
             if isinstance(event, CallerSaid) and event.final and event.text.strip():
                 text = event.text.strip()
             elif isinstance(event, KeysPressed):
                 text = f"(the caller typed on the keypad: {event.digits})"
-            elif isinstance(event, CallStarted) and self.engine.state.is_owner:
-                text = None
             if text is not None:
                 actions = [*actions, *await self.brain.respond(self, text)]
         async for action in self.run(actions):
@@ -126,7 +123,7 @@ class ConversationDriver:
                         said_since_turn = True
                         yield item
                 if result is not None:
-                    queue[0:0] = self.engine.handle(result)
+                    queue[0:0] = self._machine_handle(result)
                 continue
             if isinstance(action, Say):
                 self._note("agent", action.text)
@@ -144,10 +141,10 @@ class ConversationDriver:
         task = asyncio.ensure_future(self.runner.run(action.name, action.arguments))
         deadline = self.tool_timeout
         try:
-            if self.engine.state.channel != "sms" and self.filler_after < self.tool_timeout:
+            if self.machine.memory.channel != "sms" and self.filler_after < self.tool_timeout:
                 done, _ = await asyncio.wait({task}, timeout=self.filler_after)
                 if not done:
-                    filler = Say(self.engine.line("filler"))
+                    filler = Say(self.machine.line("filler"))
                     self._note("agent", filler.text)
                     yield filler
                     deadline = self.tool_timeout - self.filler_after
@@ -167,13 +164,21 @@ class ConversationDriver:
             return
         yield ToolResult(action.call_id, action.name, result=result)
 
+    def _machine_handle(self, event: Event) -> list[Action]:
+        """The machine's answer to an event; a bug inside it becomes an apology and a message for the owner."""
+        try:
+            return self.machine.handle(event)
+        except Exception:
+            log.exception("conversation.failed", extra={"call_id": self.call_id, "event": type(event).__name__})
+            return self.machine.fail_safe()
+
     def _note(self, role: str, text: str) -> None:
         self.transcript.append({"role": role, "text": text, "at": self.clock.now().isoformat()})
 
     # -- persistence (SMS threads) --------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         return {
-            "engine": self.engine.to_state(),
+            "machine": self.machine.to_state(),
             "transcript": list(self.transcript),
             "brain": self.brain.to_state() if self.brain is not None else None,
         }
@@ -191,7 +196,7 @@ class ConversationDriver:
         filler_after: float = 1.0,
     ) -> ConversationDriver:
         external = brain is not None and not isinstance(brain, RulesBrain)
-        engine = Engine.from_state(state["engine"], business, clock, external_brain=external)
+        machine = ConversationMachine.from_state(state["machine"], business, clock, external_brain=external)
         driver = cls(
             business,
             calendar,
@@ -199,7 +204,7 @@ class ConversationDriver:
             brain=brain,
             tool_timeout=tool_timeout,
             filler_after=filler_after,
-            engine=engine,
+            machine=machine,
         )
         driver.transcript = list(state.get("transcript", []))
         if driver.brain is not None and state.get("brain"):

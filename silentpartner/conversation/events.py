@@ -1,6 +1,6 @@
 """What goes into a conversation (events) and what comes out of it (actions).
 
-The engine is sans-I/O: `Engine.handle(event) -> list[Action]`. A channel (a phone call, an SMS
+The conversation is sans-I/O: `ConversationMachine.handle(event) -> list[Action]`. A channel (a phone call, an SMS
 thread, the simulator) feeds it events and carries out the outward actions (say, transfer, SMS, hang
 up); the driver (`driver.py`) runs `RunTool` actions against the calendar and feeds back `ToolResult`s,
 so tool-running code exists once for every channel.
@@ -14,7 +14,7 @@ from typing import Any, Literal
 Channel = Literal["phone", "sms", "simulate", "browser"]
 
 
-# -- events (into the engine) -----------------------------------------------------------------------
+# -- events (into the machine) ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class CallEnded:
 Event = CallStarted | CallerSaid | KeysPressed | ToolResult | AgentInterrupted | Silence | CallEnded
 
 
-# -- actions (out of the engine) --------------------------------------------------------------------
+# -- actions (out of the machine) -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Rules enforced in code, whatever a brain (rules or a chat model) asks for.
 
-Each check raises `Refused` with a reason a brain can read and a line the caller can hear. The engine
+Each check raises `Refused` with a reason a brain can read and a line the caller can hear. The machine
 runs them before it emits a `RunTool`; `tools.ToolRunner` re-checks ownership against the calendar.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from silentpartner.conversation.details import State
-from silentpartner.conversation.phases import tools_for
+from silentpartner.conversation.memory import Memory
+from silentpartner.conversation.states import tools_for
 
 
 class Refused(Exception):
@@ -19,48 +19,48 @@ class Refused(Exception):
         self.say_key = say_key
 
 
-def tool_allowed(state: State, tool: str) -> None:
-    if tool not in tools_for(state.phase):
-        raise Refused(f"the tool {tool} is not available in the {state.phase} phase")
+def tool_allowed(memory: Memory, tool: str) -> None:
+    if tool not in tools_for(memory.state):
+        raise Refused(f"the tool {tool} is not available in the {memory.state} state")
 
 
-def offered_slot(state: State, slot_id: str) -> None:
-    if slot_id not in state.offered:
+def offered_slot(memory: Memory, slot_id: str) -> None:
+    if slot_id not in memory.offered:
         raise Refused(f"slot {slot_id!r} was not offered in this conversation; call find_slots and offer one")
 
 
-def can_book(state: State, slot_id: str) -> None:
+def can_book(memory: Memory, slot_id: str) -> None:
     """Book only a slot offered here, after the caller said yes to a read-back of exactly that slot."""
-    offered_slot(state, slot_id)
-    if state.readback_for != slot_id or not state.readback_yes:
+    offered_slot(memory, slot_id)
+    if memory.readback_for != slot_id or not memory.readback_yes:
         raise Refused("the caller has not said yes to a read-back of this slot; call choose_slot and read it back")
-    if not state.details.name:
+    if not memory.details.name:
         raise Refused("the caller's name is missing")
-    if not state.details.phone:
+    if not memory.details.phone:
         raise Refused("the caller's callback number is missing")
 
 
-def owns_booking(state: State, uid: str) -> None:
+def owns_booking(memory: Memory, uid: str) -> None:
     """Only bookings the calendar listed for this caller's own number (never another customer's)."""
-    if not state.bookings_loaded or uid not in {b.uid for b in state.bookings}:
+    if not memory.bookings_loaded or uid not in {b.uid for b in memory.bookings}:
         raise Refused("that booking is not one of this caller's bookings", "refuse_rules")
 
 
-def can_reschedule(state: State, uid: str, slot_id: str) -> None:
-    owns_booking(state, uid)
-    offered_slot(state, slot_id)
-    if state.readback_for != slot_id or not state.readback_yes:
+def can_reschedule(memory: Memory, uid: str, slot_id: str) -> None:
+    owns_booking(memory, uid)
+    offered_slot(memory, slot_id)
+    if memory.readback_for != slot_id or not memory.readback_yes:
         raise Refused("the caller has not said yes to a read-back of the new time")
 
 
-def can_cancel(state: State, uid: str) -> None:
-    owns_booking(state, uid)
-    if state.readback_for != f"cancel:{uid}" or not state.readback_yes:
+def can_cancel(memory: Memory, uid: str) -> None:
+    owns_booking(memory, uid)
+    if memory.readback_for != f"cancel:{uid}" or not memory.readback_yes:
         raise Refused("the caller has not said yes to cancelling this booking")
 
 
-def is_owner(state: State) -> None:
-    if not state.is_owner:
+def is_owner(memory: Memory) -> None:
+    if not memory.is_owner:
         raise Refused("only the owner calling from their own phone may hear the schedule", "refuse_owner")
 
 

@@ -1,8 +1,8 @@
 """The tools a conversation runs against the calendar, and the code that runs them.
 
-The engine asks for a tool with a `RunTool` action; the driver calls `ToolRunner.run` and feeds the
+The machine asks for a tool with a `RunTool` action; the driver calls `ToolRunner.run` and feeds the
 result back as a `ToolResult`. Results are plain JSON-able dicts. Ownership is checked here a second
-time (the engine checks first): a booking is only changed when its phone equals the caller's number.
+time (the machine checks first): a booking is only changed when its phone equals the caller's number.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from silentpartner.business import Business
+from silentpartner.calendar.availability import MAX_OFFERS, choose_offers, earliest, nearest
 from silentpartner.calendar.port import Booking, BookingRequest, CalendarPort, NotFound, Slot, SlotUnavailable
 
-MAX_OFFERS = 3
 NEAREST_DAYS = 14  # how far to look for the nearest alternatives when the asked-for time is full
 
 
@@ -54,27 +54,15 @@ def booking_to_dict(booking: Booking, business: Business) -> dict[str, Any]:
     }
 
 
-def _spread(slots: list[Slot], anchor: datetime | None = None) -> list[Slot]:
-    """Up to three distinct starts, preferring ones near `anchor` and at least an hour apart."""
-    seen: set[datetime] = set()
-    unique = []
-    for slot in slots:
-        if slot.start not in seen:
-            seen.add(slot.start)
-            unique.append(slot)
-    if anchor is not None:
-        unique.sort(key=lambda s: (abs((s.start - anchor).total_seconds()), s.start))
+def _round_robin(groups: list[list[Slot]], limit: int) -> list[Slot]:
+    """Take from each group in turn (each day the caller offered gets a time), in time order, no repeats."""
     picked: list[Slot] = []
-    for slot in unique:
-        if all(abs(slot.start - p.start) >= timedelta(hours=1) for p in picked):
-            picked.append(slot)
-        if len(picked) == MAX_OFFERS:
-            break
-    for slot in unique:  # not enough well-spaced ones: fill with the rest
-        if len(picked) == MAX_OFFERS:
-            break
-        if slot not in picked:
-            picked.append(slot)
+    seen: set[datetime] = set()
+    for rank in range(max((len(g) for g in groups), default=0)):
+        for group in groups:
+            if rank < len(group) and group[rank].start not in seen and len(picked) < limit:
+                picked.append(group[rank])
+                seen.add(group[rank].start)
     return sorted(picked, key=lambda s: s.start)
 
 
@@ -94,41 +82,58 @@ class ToolRunner:
     async def _find_slots(
         self,
         service: str,
-        start: str,
-        end: str,
-        exact: bool = False,
+        windows: list[dict[str, Any]],
         reschedule_uid: str | None = None,
         not_before: str | None = None,
         release_hold: str | None = None,
     ) -> dict[str, Any]:
+        """Up to three times for what the caller asked: in each window asked ("Monday or Tuesday"), the exact
+        time if free, else the nearest that day, else the earliest after; `nearest` says the times differ."""
         if release_hold:  # the caller moved on from a held time: free it so it can be offered again
             await self._release_quietly(release_hold)
-        begin, finish = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        if not_before is not None:
-            begin = max(begin, datetime.fromisoformat(not_before))
-        if exact:
+        floor = datetime.fromisoformat(not_before) if not_before else None
+        per_window: list[list[Slot]] = []
+        nearest_only = True
+        for window in windows:
+            found, exact_hit = await self._in_window(service, window, floor, reschedule_uid)
+            per_window.append(found)
+            nearest_only = nearest_only and not exact_hit
+        offers = _round_robin(per_window, MAX_OFFERS)
+        if offers:
+            return {"slots": [slot_to_dict(s) for s in offers], "nearest": nearest_only}
+        # Nothing in any window: the earliest openings after the last of them.
+        after = max(datetime.fromisoformat(w["end"]) for w in windows)
+        if floor is not None:
+            after = max(after, floor)
+        later = await self.calendar.find_slots(
+            service, after, after + timedelta(days=NEAREST_DAYS), reschedule_uid=reschedule_uid
+        )
+        return {"slots": [slot_to_dict(s) for s in earliest(later)], "nearest": True}
+
+    async def _in_window(
+        self, service: str, window: dict[str, Any], floor: datetime | None, reschedule_uid: str | None
+    ) -> tuple[list[Slot], bool]:
+        """(the offers for one window, whether they are what was asked)."""
+        begin, finish = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
+        if floor is not None:
+            begin = max(begin, floor)
+        if window.get("exact"):
             # Look at the whole day around an exact time, so a taken 2 PM offers 1 or 3 that day.
             day = begin.astimezone(self.business.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-            floor = datetime.fromisoformat(not_before) if not_before else day
+            lowest = max(day, floor) if floor else day
             found = await self.calendar.find_slots(
-                service, max(day, floor), day + timedelta(days=1), reschedule_uid=reschedule_uid
+                service, lowest, day + timedelta(days=1), reschedule_uid=reschedule_uid
             )
-            if any(s.start == begin for s in found):
-                return {"slots": [slot_to_dict(next(s for s in found if s.start == begin))], "nearest": False}
-            if found:
-                return {"slots": [slot_to_dict(s) for s in _spread(found, anchor=begin)], "nearest": True}
-        elif finish > begin:
-            found = await self.calendar.find_slots(service, begin, finish, reschedule_uid=reschedule_uid)
-            if found:
-                return {"slots": [slot_to_dict(s) for s in _spread(found)], "nearest": False}
-        # Nothing in the window: the nearest openings after it.
-        later = await self.calendar.find_slots(
-            service,
-            max(begin, finish),
-            max(begin, finish) + timedelta(days=NEAREST_DAYS),
-            reschedule_uid=reschedule_uid,
-        )
-        return {"slots": [slot_to_dict(s) for s in _spread(later)], "nearest": True}
+            hit = next((s for s in found if s.start == begin), None)
+            if hit is not None:
+                return [hit], True
+            return nearest(found, begin), False
+        if finish <= begin:
+            return [], False
+        found = await self.calendar.find_slots(service, begin, finish, reschedule_uid=reschedule_uid)
+        if window.get("asap"):
+            return earliest(found), bool(found)
+        return choose_offers(found, begin, finish), bool(found)
 
     async def _hold_slot(
         self, slot: dict[str, Any], holder: str | None = None, release_hold: str | None = None
@@ -156,7 +161,7 @@ class ToolRunner:
         if not alternatives:
             start = datetime.fromisoformat(slot["start"])
             later = await self.calendar.find_slots(slot["service"], start, start + timedelta(days=NEAREST_DAYS))
-            alternatives = _spread([s for s in later if s.start != start][:12])
+            alternatives = nearest([s for s in later if s.start != start], start)
         return {"unavailable": True, "alternatives": [slot_to_dict(s) for s in alternatives[:MAX_OFFERS]]}
 
     async def _book(

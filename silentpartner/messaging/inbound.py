@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from silentpartner.brains import chat_brain
 from silentpartner.business import Business
 from silentpartner.calendar.port import Booking, CalendarError, CalendarPort, NotFound
-from silentpartner.conversation.component import chat_brain
 from silentpartner.conversation.driver import ConversationDriver
 from silentpartner.conversation.events import CallerSaid, CallStarted, HangUp, Say, SendSms, Transfer
 from silentpartner.logs import log_event, mask_phone
@@ -305,7 +305,9 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
     brain = chat_brain(runtime)
     driver: ConversationDriver
     events: list[Any] = []
-    if state.get("driver") and not state.get("finished") and not stale:
+    # A thread saved by an older release (no "machine" in it) starts afresh rather than failing.
+    resumable = bool((state.get("driver") or {}).get("machine"))
+    if resumable and not state.get("finished") and not stale:
         driver = ConversationDriver.from_state(state["driver"], business, calendar, clock=runtime.clock, brain=brain)
     else:
         driver = ConversationDriver(business, calendar, clock=runtime.clock, brain=brain)
@@ -322,7 +324,7 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
             elif isinstance(action, SendSms):
                 outbound.append(action)
             elif isinstance(action, Transfer | HangUp):
-                pass  # on a text thread the engine has already texted the owner / said goodbye
+                pass  # on a text thread the conversation has already texted the owner / said goodbye
 
     replies: list[str] = []
     if said:
@@ -331,7 +333,7 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
         if sms.to == business.owner_mobile and sms.kind.startswith("owner_"):
             await _tell_owner(runtime, business, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
         elif sms.to == phone or sms.to == business.owner_mobile:
-            # Texts only ever go to this texter or the owner, whatever the engine asks.
+            # Texts only ever go to this texter or the owner, whatever the conversation asks.
             await _send(runtime, business, sms.to, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
             if sms.to == phone:
                 replies.append(sms.body)

@@ -121,7 +121,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         await records.settle(runtime.db, started.call_sid, now=runtime.clock.now(), reason="speech unavailable")
         await transport.close(SERVER_ERROR)
         return
-    from silentpartner.conversation.component import brain_for_call
+    from silentpartner.brains import brain_for_call
     from silentpartner.conversation.driver import ConversationDriver
 
     driver = ConversationDriver(business, calendar, clock=runtime.clock, brain=brain_for_call(runtime))

@@ -300,7 +300,7 @@ async def test_chat_brain_gas_smell_is_safety_first(setup: Setup) -> None:
 
 
 async def test_the_component_offers_a_chat_brain_only_with_a_key(settings) -> None:
-    from silentpartner.conversation.component import SERVICE_NAME, ChatBrainComponent
+    from silentpartner.brains import SERVICE_NAME, ChatBrainComponent
     from silentpartner.runtime import Runtime, new_http_client
 
     async def started(s) -> Runtime:

@@ -15,7 +15,6 @@ from silentpartner.calendar.local import LocalCalendar
 from silentpartner.calendar.port import BookingRequest, CalendarUnavailable
 from silentpartner.clock import FixedClock
 from silentpartner.conversation.driver import ConversationDriver
-from silentpartner.conversation.engine import Engine
 from silentpartner.conversation.events import (
     Action,
     CallerSaid,
@@ -27,12 +26,14 @@ from silentpartner.conversation.events import (
     SendSms,
     ToolResult,
 )
+from silentpartner.conversation.machine import ConversationMachine
 from silentpartner.conversation.replies import LINES
 from silentpartner.store.db import Database
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # Tue 10:00 in Portland
 CALLER = "+15035550123"
-BOOKING_LINES = ["My sink is leaking", "John Smith", "yes", "12 Oak Street", "tomorrow at 2", "yes"]
+# Up to the read-back: "tomorrow at 2" is free, so it is held and read back at once.
+BOOKING_LINES = ["My sink is leaking", "John Smith", "yes", "12 Oak Street", "tomorrow at 2"]
 
 
 class GatedCalendar(LocalCalendar):
@@ -88,7 +89,7 @@ async def test_a_slow_tool_gets_a_filler_line_while_it_runs(business: Business, 
         if isinstance(action, Say) and "check the calendar" in action.text:
             gate.set()  # the filler came out while the tool was still waiting: now let it finish
     assert "check the calendar" in seen[0].text  # type: ignore[union-attr]
-    assert any(isinstance(a, Say) and "tomorrow at 2 PM" in a.text for a in seen[1:])
+    assert any(isinstance(a, Say) and "tomorrow at 2 PM" in a.text for a in seen[1:])  # the read-back
     assert isinstance(seen[-1], EndOfTurn)
 
 
@@ -116,9 +117,9 @@ async def test_booking_and_goodbye_are_uninterruptible_and_texts_go_out(business
     driver = ConversationDriver(business, LocalCalendar(business, db, FixedClock(NOW)), clock=FixedClock(NOW))
     actions = await _call(driver, [*BOOKING_LINES, "yes", "no thanks"])
     says = [a for a in actions if isinstance(a, Say)]
-    for start in ("So that's", "You're all set"):
-        matching = [a for a in says if a.text.startswith(start)]
-        assert matching and not matching[0].interruptible, start
+    for part in ("So that's", "booked for a service call tomorrow at 2 PM"):
+        matching = [a for a in says if part in a.text or part.replace("booked for", "all set:") in a.text]
+        assert matching and not matching[0].interruptible, part
     assert not says[-1].interruptible  # the goodbye
     confirmation = [a for a in actions if isinstance(a, SendSms) and a.kind == "confirmation"]
     assert confirmation[0].to == CALLER and "Wed Nov 25 at 2:00 PM" in confirmation[0].body
@@ -132,7 +133,7 @@ async def test_an_sms_thread_survives_between_texts(business: Business, db: Data
     calendar = LocalCalendar(business, db, clock)
     driver = ConversationDriver(business, calendar, clock=clock)
     await _call(driver, ["Can someone fix a leaking toilet tomorrow at 9?"], channel="sms")
-    texts = ["Olga Petrov", "12 Ocean Ave", "yes", "yes"]
+    texts = ["Olga Petrov", "12 Ocean Ave", "yes"]
     for text in texts:  # each text arrives in a new process: state goes through JSON
         state = json.loads(json.dumps(driver.to_state()))
         driver = ConversationDriver.from_state(state, business, calendar, clock=clock)
@@ -162,14 +163,14 @@ async def test_a_deposit_is_said_before_booking_and_texted_after(db: Database) -
     assert any(isinstance(a, SendSms) and a.kind == "payment_link" and a.to == CALLER for a in actions)
 
 
-async def test_the_engine_alone_is_a_list_of_events(business: Business) -> None:
+async def test_the_machine_alone_is_a_list_of_events(business: Business) -> None:
     """Sans-I/O: no calendar at all, tool results are just events."""
-    engine = Engine(business, FixedClock(NOW), seed=1)
+    engine = ConversationMachine(business, FixedClock(NOW), seed=1)
     engine.handle(CallStarted(business="mikes-plumbing", caller=CALLER, call_id="e1"))
     actions: list[Action] = []
-    for line in BOOKING_LINES[:5]:
+    for line in BOOKING_LINES:
         actions = engine.handle(CallerSaid(line))
-    tool = actions[0]
+    tool = actions[-1]
     assert isinstance(tool, RunTool) and tool.name == "find_slots"
     slot = {
         "calendar_id": "x",
@@ -178,16 +179,18 @@ async def test_the_engine_alone_is_a_list_of_events(business: Business) -> None:
         "end": "2026-11-25T23:00:00+00:00",
         "team_member": None,
     }
-    spoken = engine.handle(ToolResult(tool.call_id, tool.name, result={"slots": [slot], "nearest": False}))
+    hold = engine.handle(ToolResult(tool.call_id, tool.name, result={"slots": [slot], "nearest": False}))
+    assert isinstance(hold[0], RunTool) and hold[0].name == "hold_slot"  # the asked-for time is free: hold it
+    spoken = engine.handle(ToolResult(hold[0].call_id, "hold_slot", result={"hold_id": "h1"}))
     assert "tomorrow at 2 PM" in spoken[0].text  # type: ignore[union-attr]
     # A late duplicate of the same result is ignored, never acted on twice.
     assert engine.handle(ToolResult(tool.call_id, tool.name, result={"slots": [slot]})) == []
-    # A slot id the engine never offered cannot be booked, whatever anyone asks.
+    # A slot id the machine never offered cannot be booked, whatever anyone asks.
     from silentpartner.conversation.guards import Refused
 
     with pytest.raises(Refused):
-        engine.state.readback_for, engine.state.readback_yes = "made-up", True
-        engine.state.chosen = "made-up"
+        engine.memory.readback_for, engine.memory.readback_yes = "made-up", True
+        engine.memory.chosen = "made-up"
         engine.book()
 
 
@@ -218,9 +221,9 @@ async def test_a_slot_taken_before_the_yes_is_said_and_the_next_times_offered(bu
 
 
 async def test_known_customers_are_welcomed_back(business: Business) -> None:
-    engine = Engine(business, FixedClock(NOW))
+    engine = ConversationMachine(business, FixedClock(NOW))
     actions = engine.handle(CallStarted(business="mikes-plumbing", caller=CALLER, call_id="k1", known_customer=True))
-    assert "good to hear from you again" in actions[0].text  # type: ignore[union-attr]
+    assert "Good to hear from you again" in actions[0].text  # type: ignore[union-attr]
 
 
 async def test_no_emergency_transfer_when_the_business_does_not_allow_it(db: Database) -> None:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from silentpartner.conversation import guards
-from silentpartner.conversation.details import KnownBooking, OfferedSlot, State
+from silentpartner.conversation.memory import KnownBooking, Memory, OfferedSlot
+from silentpartner.conversation.states import State
+
+TOMORROW_2PM = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 
 
-def _state(**kw) -> State:
-    state = State(business="mikes-plumbing", call_id="g1", caller="+15035550123", **kw)
+def _state(**kw) -> Memory:
+    state = Memory(business="mikes-plumbing", call_id="g1", caller="+15035550123", **kw)
     state.details.name, state.details.phone = "John Smith", "+15035550123"
     state.offered["s1abc"] = OfferedSlot(
         id="s1abc",
         calendar_id="cal-1",
         service="service-call",
-        start="2026-11-25T22:00:00+00:00",
-        end="2026-11-25T23:00:00+00:00",
+        start=TOMORROW_2PM,
+        end=TOMORROW_2PM.replace(hour=23),
         team_member=None,
         label="tomorrow at 2 PM",
     )
@@ -47,7 +52,9 @@ def test_only_the_callers_own_bookings() -> None:
     with pytest.raises(guards.Refused):
         guards.owns_booking(state, "loc_x")  # nothing was looked up for this caller
     state.bookings_loaded = True
-    state.bookings = [KnownBooking(uid="loc_mine", service="service-call", start="", end="", label="")]
+    state.bookings = [
+        KnownBooking(uid="loc_mine", service="service-call", start=TOMORROW_2PM, end=TOMORROW_2PM, label="")
+    ]
     guards.owns_booking(state, "loc_mine")
     with pytest.raises(guards.Refused):
         guards.owns_booking(state, "loc_someone_else")
@@ -64,14 +71,14 @@ def test_the_schedule_is_for_the_owner_only() -> None:
     guards.is_owner(_state(is_owner=True))
 
 
-def test_tools_belong_to_phases() -> None:
-    state = _state(phase="need")
+def test_tools_belong_to_states() -> None:
+    state = _state(state=State.NEED)
     with pytest.raises(guards.Refused):
         guards.tool_allowed(state, "book")
     guards.tool_allowed(state, "start_booking")
-    state.phase = "confirm"
+    state.state = State.CONFIRM
     guards.tool_allowed(state, "book")
-    state.phase = "owner"
+    state.state = State.OWNER
     guards.tool_allowed(state, "owner_schedule")
 
 

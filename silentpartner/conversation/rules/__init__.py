@@ -1,1 +1,1 @@
-"""The rules brain, one module per phase of the conversation; `brain.RulesBrain` is the entry point."""
+"""The rules brain, one module per part of the conversation; `router.RulesBrain` is the entry point."""

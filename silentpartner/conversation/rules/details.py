@@ -1,98 +1,77 @@
-"""Collecting the caller's details for a booking or message: the problem, name, phone number, address."""
+"""The caller's details for a booking or a message: the problem, name, callback number, address."""
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
+from silentpartner.conversation.capabilities import Capabilities
+from silentpartner.conversation.events import Action
+from silentpartner.conversation.lexicon import Intent
+from silentpartner.conversation.reading import Reading
+from silentpartner.conversation.rules import booking, messages
+from silentpartner.conversation.states import Flow, State
+from silentpartner.conversation.wording import clean_note
 
-from silentpartner.conversation.events import Action, EndOfTurn
-from silentpartner.conversation.events import Say as SayAction
-from silentpartner.conversation.intents import describes_problem
-from silentpartner.conversation.rules.booking import absorb_details, next_step
-from silentpartner.conversation.rules.messages import finish_message
-from silentpartner.conversation.spoken.addresses import extract_address
-from silentpartner.conversation.spoken.names import extract_name
-from silentpartner.conversation.spoken.phone_numbers import parse_phone_number
-from silentpartner.conversation.spoken.yes_no import is_no, is_yes
-from silentpartner.conversation.when_adapter import understand
-
-if TYPE_CHECKING:  # the engine imports the rules brain
-    from silentpartner.conversation.engine import Engine
+_QUESTIONS = (Intent.PRICE, Intent.HOURS, Intent.AREA, Intent.SERVICES, Intent.ROBOT)
 
 
-def on_problem(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    if any(k in kinds for k in ("hours", "price", "area", "services")):
+def on_problem(c: Capabilities, r: Reading) -> list[Action] | None:
+    d = c.memory.details
+    if r.name and not r.problem and not r.intents:
+        # they answered with their name: it is kept (see requests.keep_volunteered); ask about the problem again
+        d.name = d.name or r.name
+        return c.ask(State.PROBLEM, text=f"Thanks, {r.name.split()[0]}. And what seems to be the problem?")
+    if r.problem:
+        d.problem = r.problem
+        return booking.next_step(c)
+    if r.has(Intent.UNSURE):
+        d.problem = "Not sure what's wrong; needs a look"
+        return booking.next_step(c)
+    if r.address or r.phone or r.says_a_time:
+        # a detail for later, kept (requests.keep_volunteered); the problem is still the question
+        return c.ask(State.PROBLEM, text="Thanks, I've noted that. And what seems to be the problem?")
+    if r.has(*_QUESTIONS) or r.faq or r.intents or r.yes or r.no or len(r.plain.split()) < 3:
         return None
-    name = _person_name(text) if not describes_problem(text) and len(text.split()) <= 3 else None
-    if name and not e.state.details.name:  # they answered with their name: keep it, ask again
-        e.state.details.name = name
-        return e.ask_text(f"Thanks, {name.split()[0]}. And what seems to be the problem?", "problem")
-    e.state.details.problem = text.strip()
-    absorb_details(e, text)
-    window = understand(e, text)
-    if window.get("kind") == "window":
-        e.state.window = window
-    return next_step(e)
+    d.problem = clean_note(r.text)  # a description in words the lexicon doesn't know is still the problem
+    return booking.next_step(c)
 
 
-def on_name(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    switching = any(k in kinds for k in ("message", "cancel", "reschedule", "lookup", "emergency"))
-    name = None if switching else _person_name(text)
-    if not name:
-        if kinds:
-            return None
-        return e.ask("ask_name_again", "name")
-    e.state.details.name = name
-    if e.state.intent == "message":
-        return finish_message(e)
-    return next_step(e)
+def on_name(c: Capabilities, r: Reading) -> list[Action] | None:
+    if not r.name:
+        return None
+    c.memory.details.name = r.name
+    if c.memory.flow == Flow.MESSAGE:
+        return messages.finish(c)
+    return booking.next_step(c)
 
 
-def phone_set(e: Engine, number: str) -> list[Action]:
-    d = e.state.details
+def phone_set(c: Capabilities, number: str) -> list[Action]:
+    d = c.memory.details
     d.phone, d.phone_confirmed = number, True
-    if e.state.intent == "message":
-        return finish_message(e)
-    return next_step(e)
+    if c.memory.flow == Flow.MESSAGE:
+        return messages.finish(c)
+    return booking.next_step(c)
 
 
-def on_phone_confirm(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    number = parse_phone_number(text)
-    if number:
-        return phone_set(e, number)
-    if is_yes(text):
-        e.state.details.phone_confirmed = True
-        return next_step(e)
-    if is_no(text):
-        return e.ask("ask_phone", "phone")
-    return [SayAction(e.line("yes_or_no")), EndOfTurn()] if not kinds else None
+def on_phone_confirm(c: Capabilities, r: Reading) -> list[Action] | None:
+    if r.phone:
+        return phone_set(c, r.phone)
+    if r.yes:
+        c.memory.details.phone_confirmed = True
+        if c.memory.flow == Flow.MESSAGE:
+            return messages.finish(c)
+        return booking.next_step(c)
+    if r.no:
+        return c.ask(State.PHONE, "ask_phone_sms" if c.is_sms else "ask_phone")
+    return None
 
 
-def on_phone(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    number = parse_phone_number(text)
-    if number:
-        return phone_set(e, number)
-    if kinds:
+def on_phone(c: Capabilities, r: Reading) -> list[Action] | None:
+    if r.phone:
+        return phone_set(c, r.phone)
+    return None
+
+
+def on_address(c: Capabilities, r: Reading) -> list[Action] | None:
+    if not r.address:
         return None
-    return e.ask("phone_again", "phone")
-
-
-def on_address(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    address = extract_address(text)
-    if not address and re.search(r"\d", text) and len(text.split()) >= 2:
-        address = text.strip().rstrip(".")
-    if not address:
-        return None if kinds else [SayAction(e.line("didnt_get", prompt=e.state.last_prompt or "")), EndOfTurn()]
-    e.state.details.address = address
-    return next_step(e)
-
-
-_NOT_A_NAME = frozenset({"actually", "well", "okay", "ok", "so", "um", "uh", "hmm", "sorry", "yeah", "hello", "hi"})
-
-
-def _person_name(text: str) -> str | None:
-    """`extract_name`, minus the fillers a caller starts a sentence with ("Actually, ...")."""
-    name = extract_name(text)
-    if name and name.split()[0].lower() in _NOT_A_NAME:
-        return None
-    return name
+    c.memory.details.address = r.address
+    return booking.next_step(c)

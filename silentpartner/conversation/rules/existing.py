@@ -1,113 +1,149 @@
-"""An existing booking: finding the caller's bookings, picking one, then rescheduling, cancelling or
-saying when it is.
-"""
+"""A caller's existing bookings: looking them up by their number, picking one, then moving, cancelling or saying
+when it is. Only bookings under the number they call from are ever listed."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
 
-from silentpartner.conversation.events import Action
-from silentpartner.conversation.events import Say as SayAction
-from silentpartner.conversation.intents import is_done
-from silentpartner.conversation.phases import Phase
-from silentpartner.conversation.rules.booking import start_booking
-from silentpartner.conversation.rules.matching import ORDINAL_PICKS, mentions_day
-from silentpartner.conversation.spoken.yes_no import is_no, is_yes
-from silentpartner.conversation.when_adapter import understand
-
-if TYPE_CHECKING:  # the engine imports the rules brain
-    from silentpartner.conversation.engine import Engine
+from silentpartner.conversation.capabilities import Capabilities
+from silentpartner.conversation.events import Action, Outcome
+from silentpartner.conversation.lexicon import Intent
+from silentpartner.conversation.memory import MoveRequest
+from silentpartner.conversation.reading import Reading
+from silentpartner.conversation.rules import booking, times
+from silentpartner.conversation.states import Flow, State
+from silentpartner.conversation.when import Alternatives, TimeWindow
 
 
-def start_lookup(e: Engine, kind: str, text: str) -> list[Action]:
-    s = e.state
-    s.intent = kind
-    s.phase = {"reschedule": Phase.RESCHEDULE, "cancel": Phase.CANCEL}.get(kind, Phase.LOOKUP)
-    window = understand(e, text)
-    s.window = window if window.get("kind") == "window" else None
-    tool = e.load_bookings(kind)
+def start(c: Capabilities, flow: Flow, r: Reading) -> list[Action]:
+    m = c.memory
+    m.flow = flow
+    m.target_uid, m.chosen, m.move = None, None, None
+    if isinstance(r.when, TimeWindow):
+        m.windows = (r.when,)
+    elif isinstance(r.when, Alternatives):
+        m.windows = r.when.options
+    else:
+        m.windows = ()
+    if r.move is not None:
+        day = r.move.booking_day
+        m.move = MoveRequest(
+            booking_day=day.start.astimezone(c.business.tz).date() if isinstance(day, TimeWindow) else None,
+            shift_minutes=int(r.move.shift.total_seconds() // 60) if r.move.shift else None,
+            same_time=r.move.same_time,
+            later_same_day=r.move.later_same_day,
+        )
+    if m.bookings_loaded:
+        return bookings_loaded(c, r)
+    tool = c.load_bookings(flow.value)
     if tool is None:
-        line = "I can only look up appointments for the number you're calling from, and it's withheld."
-        s.intent, s.phase = "message", Phase.MESSAGE
-        return e.ask("ask_message", "message", before=[SayAction(line)])
+        m.flow = Flow.MESSAGE
+        return c.ask(State.MESSAGE, "ask_message", before=[c.say("withheld")])
     return [tool]
 
 
-def _pick_booking(e: Engine, text: str) -> str | None:
-    s = e.state
-    lowered = text.lower()
-    for i, pattern in ORDINAL_PICKS:
-        if re.search(pattern, lowered) and s.bookings:
-            return s.bookings[i].uid if i < len(s.bookings) else None
-    matches = [b for b in s.bookings if mentions_day(e, lowered, b.start) or _mentions_service(e, lowered, b.service)]
-    return matches[0].uid if len(matches) == 1 else None
+def bookings_loaded(c: Capabilities, r: Reading | None = None) -> list[Action]:
+    m = c.memory
+    if not m.bookings:
+        if m.tell_once("no_bookings"):
+            m.flow = Flow.NONE
+            return c.ask(State.OFFER_BOOK, "no_bookings")
+        m.flow = Flow.MESSAGE
+        m.message = "Asked about an appointment, but none is booked under this number; please look it up"
+        return c.ask(State.MESSAGE_OFFER, "no_bookings_again")
+    if m.flow == Flow.LOOKUP:
+        if m.outcome.action == "none":
+            m.outcome = Outcome(action="info")
+        m.flow = Flow.NONE
+        if len(m.bookings) == 1:
+            b = m.bookings[0]
+            line = c.say("your_booking", what=c.service_name(b.service), when=b.label)
+        else:
+            listed = "; ".join(f"{c.with_article(b.service)} {b.label}" for b in m.bookings)
+            line = c.say("your_bookings", count=len(m.bookings), list=listed)
+        return c.ask(State.ANYTHING_ELSE, "anything_else", before=[line])
+    if r is not None and r.booking:
+        return act_on(c, r.booking)
+    if len(m.bookings) == 1:
+        return act_on(c, m.bookings[0].uid)
+    day = m.move.booking_day if m.move else None
+    if day is not None:  # "my Thursday appointment"
+        on_day = [b for b in m.bookings if b.start.astimezone(c.business.tz).date() == day]
+        if len(on_day) == 1:
+            return act_on(c, on_day[0].uid)
+    named = [b for b in m.bookings if m.windows and _on_booking_day(c, m.windows[0], b.start)]
+    if len(named) == 1:  # "my appointment on Thursday"
+        m.windows = ()
+        return act_on(c, named[0].uid)
+    return c.ask(State.WHICH_BOOKING, "which_booking", list=_listed(c))
 
 
-def on_which_booking(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    uid = _pick_booking(e, text)
-    if uid is None:
-        return e.ask_text(e.state.last_prompt or "", "which_booking")
-    return act_on_booking(e, uid)
+def _listed(c: Capabilities) -> str:
+    return " and ".join(f"{c.with_article(b.service)} {b.label}" for b in c.memory.bookings)
 
 
-def act_on_booking(e: Engine, uid: str) -> list[Action]:
-    s = e.state
-    s.target_uid = uid
-    booking = next(b for b in s.bookings if b.uid == uid)
-    s.service = booking.service
-    what = e.service_name(booking.service)
-    if s.intent == "cancel":
-        s.readback_for, s.readback_yes = f"cancel:{uid}", False
-        return e.ask("ask_cancel", "readback", what=what, when=booking.label)
-    if s.window and not _names_booking_day(e, s.window, booking.start):
-        window, s.window = s.window, None
-        return [e.search(window, purpose="offer", reschedule_uid=uid)]
-    s.window = None
-    return e.ask("ask_reschedule_when", "when", what=what, when=booking.label)
+def act_on(c: Capabilities, uid: str) -> list[Action]:
+    m = c.memory
+    m.target_uid = uid
+    target = next(b for b in m.bookings if b.uid == uid)
+    m.service = target.service
+    what = c.service_name(target.service)
+    if m.flow == Flow.CANCEL:
+        m.readback_for, m.readback_yes = f"cancel:{uid}", False
+        return c.ask(State.CONFIRM, "ask_cancel", what=what, when=target.label)
+    relative = _relative_move(c, target.start)
+    if relative is not None:
+        return times.find(c, relative)
+    if m.windows and not _on_booking_day(c, m.windows[0], target.start):
+        return times.find(c, Alternatives(m.windows) if len(m.windows) > 1 else m.windows[0])
+    m.windows = ()
+    return c.ask(State.WHEN, "ask_reschedule_when", what=what, when=target.label)
 
 
-def on_offer_book(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    if is_yes(text) or "book" in kinds:
-        e.state.window = None
-        return start_booking(e, text)
-    if is_no(text) or is_done(text):
-        return e.ask("anything_else", "anything_else", before=[e.say("ok")])
+def _relative_move(c: Capabilities, start: datetime) -> TimeWindow | None:
+    """A new time said relative to the booking: "push it back a day", "same time next Tuesday", "later in the
+    day"."""
+    m = c.memory
+    move = m.move
+    if move is None:
+        return None
+    tz = c.business.tz
+    local = start.astimezone(tz)
+    if move.shift_minutes:
+        at = (local.astimezone(UTC) + timedelta(minutes=move.shift_minutes)).astimezone(tz)
+        return TimeWindow(start=at, end=_midnight_after(at), label=c.label(at), exact=True)
+    if move.same_time and m.windows:
+        day = m.windows[0].start.astimezone(tz).date()
+        at = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=tz)
+        return TimeWindow(start=at, end=_midnight_after(at), label=c.label(at), exact=True)
+    if move.later_same_day:
+        after = local + timedelta(hours=1)
+        return TimeWindow(start=after, end=_midnight_after(after), label=f"later that day, after {c.label(after)}")
     return None
 
 
-def bookings_loaded(e: Engine) -> list[Action]:
-    s = e.state
-    if not s.bookings:
-        return e.ask("no_bookings", "offer_book")
-    if s.intent == "lookup":
-        if s.outcome.get("action") == "none":
-            s.outcome = {"action": "info"}
-        if len(s.bookings) == 1:
-            b = s.bookings[0]
-            line = e.say("your_booking", what=e.service_name(b.service), when=b.label)
-        else:
-            listed = "; ".join(f"{e.with_article(b.service)} {b.label}" for b in s.bookings)
-            line = e.say("your_bookings", count=len(s.bookings), list=listed)
-        return e.ask("anything_else", "anything_else", before=[line])
-    if len(s.bookings) == 1:
-        return act_on_booking(e, s.bookings[0].uid)
-    named = [b for b in s.bookings if s.window and _names_booking_day(e, s.window, b.start)]
-    if len(named) == 1:  # "my appointment on Thursday"
-        return act_on_booking(e, named[0].uid)
-    listed = " and ".join(f"{e.with_article(b.service)} {b.label}" for b in s.bookings)
-    return e.ask("which_booking", "which_booking", list=listed)
+def _midnight_after(at: datetime) -> datetime:
+    return datetime.combine(at.date() + timedelta(days=1), datetime.min.time(), tzinfo=at.tzinfo)
 
 
-def _names_booking_day(e: Engine, window: dict[str, Any], booking_start: str) -> bool:
-    """A day the caller said that is the day of their booking ("my Thursday appointment")."""
-    start = datetime.fromisoformat(booking_start).astimezone(e.business.tz)
-    begin = datetime.fromisoformat(window["start"]).astimezone(e.business.tz)
-    end = datetime.fromisoformat(window["end"]).astimezone(e.business.tz)
-    return begin.date() <= start.date() <= (end - timedelta(microseconds=1)).date() and not window.get("exact")
+def on_which_booking(c: Capabilities, r: Reading) -> list[Action] | None:
+    if r.booking:
+        return act_on(c, r.booking)
+    return None
 
 
-def _mentions_service(e: Engine, lowered: str, slug: str) -> bool:
-    words = [w for w in e.service_name(slug).lower().split() if len(w) > 4]
-    return any(re.search(rf"\b{re.escape(w)}", lowered) for w in words)
+def on_offer_book(c: Capabilities, r: Reading) -> list[Action] | None:
+    if r.yes or r.has(Intent.BOOK) or r.problem:
+        c.memory.windows = ()
+        return booking.start(c, r)
+    if r.no:
+        return c.ask(State.ANYTHING_ELSE, "anything_else", before=[c.say("ok")])
+    return None
+
+
+def _on_booking_day(c: Capabilities, window: TimeWindow, start) -> bool:
+    """A day the caller named that is the day of their booking ("my Thursday appointment"), not a new time."""
+    tz = c.business.tz
+    begin, end = window.start.astimezone(tz), window.end.astimezone(tz)
+    day = start.astimezone(tz).date()
+    return begin.date() <= day <= (end - timedelta(microseconds=1)).date() and not window.exact

@@ -1,93 +1,81 @@
-"""The read-back before booking, rescheduling or cancelling: yes goes ahead, anything else fixes just the
-part the caller corrected.
-"""
+"""The read-back before booking, moving or cancelling: an explicit yes goes ahead; anything else fixes just the
+part the caller corrected."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from silentpartner.conversation import guards
-from silentpartner.conversation.events import Action, EndOfTurn
-from silentpartner.conversation.events import Say as SayAction
-from silentpartner.conversation.phases import Phase
-from silentpartner.conversation.rules.questions import refuse
-from silentpartner.conversation.rules.times import on_when
-from silentpartner.conversation.spoken.addresses import extract_address
-from silentpartner.conversation.spoken.names import extract_name
-from silentpartner.conversation.spoken.phone_numbers import parse_phone_number
-from silentpartner.conversation.spoken.yes_no import is_no
-from silentpartner.conversation.when_adapter import understand
-
-if TYPE_CHECKING:  # the engine imports the rules brain
-    from silentpartner.conversation.engine import Engine
+from silentpartner.conversation.capabilities import Capabilities
+from silentpartner.conversation.events import Action
+from silentpartner.conversation.reading import Reading
+from silentpartner.conversation.rules import answers, booking, times
+from silentpartner.conversation.states import Flow, State
 
 
-def on_readback(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    s = e.state
-    if s.readback_yes:
+def on_confirm(c: Capabilities, r: Reading) -> list[Action] | None:
+    m = c.memory
+    if m.readback_yes:
         try:
-            if s.intent == "reschedule" and s.target_uid:
-                return [e.reschedule(s.target_uid)]
-            if s.intent == "cancel" and s.target_uid:
-                return [e.cancel(s.target_uid)]
-            s.phase = Phase.BOOK
-            return [e.book()]
+            if m.flow == Flow.RESCHEDULE and m.target_uid:
+                return [c.reschedule(m.target_uid)]
+            if m.flow == Flow.CANCEL and m.target_uid:
+                return [c.cancel(m.target_uid)]
+            return [c.book()]
         except guards.Refused as refused:
-            return refuse(e, refused.say_key)
-    if s.intent == "cancel":
-        if is_no(text):
-            s.readback_for = None
-            return e.ask("anything_else", "anything_else", before=[e.say("kept")])
-        return [SayAction(e.line("yes_or_no")), EndOfTurn()]
-    correction = correct(e, text)
+            return answers.refuse(c, refused.say_key)
+    if m.flow == Flow.CANCEL:
+        if r.no:
+            m.readback_for = None
+            m.flow = Flow.NONE
+            return c.ask(State.ANYTHING_ELSE, "anything_else", before=[c.say("kept")])
+        return None
+    correction = correct(c, r)
     if correction is not None:
         return correction
-    if is_no(text):
-        return e.ask("what_change", "change")
-    return [SayAction(e.line("yes_or_no")), EndOfTurn()]
-
-
-def on_change(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    correction = correct(e, text)
-    if correction is not None:
-        return correction
-    return e.ask("what_change", "change")
-
-
-def correct(e: Engine, text: str) -> list[Action] | None:
-    """ "No, Thursday" / "no, the name is Jon Smyth" / "it's 45 Oak Street": fix just that part."""
-    s = e.state
-    d = s.details
-    window = understand(e, text)
-    if window.get("kind") == "window":
-        s.chosen = None  # search() releases the old hold
-        if s.intent == "reschedule":
-            return [e.search(window, purpose="offer", reschedule_uid=s.target_uid)]
-        s.window = window
-        return [e.search(window, purpose="offer")]
-    address = extract_address(text)
-    if address and address != d.address:
-        d.address = address
-        return e.readback()
-    number = parse_phone_number(text)
-    if number and number != d.phone:
-        d.phone, d.phone_confirmed = number, True
-        return e.readback()
-    if re.search(r"\b(name|spell|spelled)\b", text, re.I):
-        name = extract_name(re.sub(r"^\s*(no|nope)[,.!]?\s*", "", text, flags=re.I))
-        if name and name != d.name:
-            d.name = name
-            return e.readback()
-        return e.ask("ask_name_again", "name_fix")
-    if window.get("kind") in ("ambiguous", "past"):
-        return on_when(e, text, [])
+    if r.no:
+        return c.ask(State.CHANGE, "ask_change")
     return None
 
 
-def on_name_fix(e: Engine, text: str, kinds: list[str]) -> list[Action] | None:
-    name = extract_name(text)
-    if not name:
-        return e.ask("ask_name_again", "name_fix")
-    e.state.details.name = name
-    return e.readback()
+def on_change(c: Capabilities, r: Reading) -> list[Action] | None:
+    correction = correct(c, r)
+    if correction is not None:
+        return correction
+    m = c.memory
+    d = m.details
+    if re.search(r"\b(time|day|date|when)\b", r.plain):
+        return c.ask(State.WHEN, "ask_when")
+    if re.search(r"\baddress\b|\bstreet\b", r.plain):
+        d.address = None
+        return booking.next_step(c)
+    if re.search(r"\bname\b|\bspell", r.plain):
+        d.name = None
+        return booking.next_step(c)
+    if re.search(r"\b(number|phone)\b", r.plain):
+        d.phone_confirmed = False
+        return c.ask(State.PHONE, "ask_phone_sms" if c.is_sms else "ask_phone")
+    if r.yes and m.chosen and m.hold_id:
+        return c.readback()  # "actually it's fine"
+    return None
+
+
+def correct(c: Capabilities, r: Reading) -> list[Action] | None:
+    """ "No, Thursday" / "no, the name is Jon Smyth" / "it's 45 Oak Street": fix just that part."""
+    m = c.memory
+    d = m.details
+    if r.when is not None:
+        return times.find(c, r.when)  # a new search releases the old hold
+    if r.address and r.address != d.address:
+        d.address = r.address
+        return booking.next_step(c)
+    if r.phone and r.phone != d.phone:
+        d.phone, d.phone_confirmed = r.phone, True
+        return c.readback()
+    if r.name_correction:
+        if r.name and r.name != d.name:
+            d.name = r.name
+            return c.readback()
+        d.name = None
+        return c.ask(State.NAME, "reask_name")
+    return None
