@@ -75,7 +75,8 @@ async def dial_ended(request: Request) -> Response:
     call_sid = str(form.get("CallSid", ""))
     call_sid_var.set(call_sid or None)
     dial_status = str(form.get("DialCallStatus", ""))
-    outcome = warm_transfer.dial_outcome(dial_status, form.get("DialBridged"))  # type: ignore[arg-type]
+    bridged = form.get("DialBridged")
+    outcome = warm_transfer.dial_outcome(dial_status, None if bridged is None else str(bridged))
     log_event(log, "transfer.ended", dial_status=dial_status, outcome=outcome)
     business: Business | None = None
     try:
