@@ -37,3 +37,12 @@ def is_e164(value: str) -> bool:
 
 def last_four(number: str) -> str:
     return number[-4:]
+
+
+def national_format(number: str, region: str = DEFAULT_REGION) -> str:
+    """How a person writes the number at home: "(503) 555-0123" for a US number; as given if it is not one."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+from silentpartner.store import migrate
+
 
 def run(*args: str, env: dict[str, str] | None = None, cwd=None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items()}
@@ -94,7 +96,7 @@ def test_doctor_flags_a_service_nobody_offers(tmp_path) -> None:
 def test_db_upgrade(tmp_path) -> None:
     result = run("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001" in result.stdout
+    assert f"database at revision {migrate.head_revision()}\n" == result.stdout
 
 
 def test_a_bad_setting_stops_the_command_with_one_line(tmp_path) -> None:

@@ -45,6 +45,9 @@ class CallRecord(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     textback_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How a transfer to the owner ended (the <Dial action> reports it after our part of the call is over):
+    # connected | declined (answered, but the whisper was not accepted) | no-answer | busy | failed | canceled
+    transfer_outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class MediaToken(Base):

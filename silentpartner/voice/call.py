@@ -61,6 +61,7 @@ from silentpartner.voice.dtmf import DtmfGatherer
 from silentpartner.voice.engines import SpeechEngine
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
+from silentpartner.voice.warm_transfer import owner_summary
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class CallControl(Protocol):
 
     async def hang_up(self, call_sid: str) -> bool: ...
 
-    async def transfer(self, call_sid: str, number: str, *, caller_id: str) -> bool: ...
+    async def transfer(self, call_sid: str, number: str, *, caller_id: str, summary: str) -> bool: ...
 
 
 class Driver(Protocol):
@@ -515,7 +516,12 @@ class LiveCall:
         self._hanging_up = True  # nothing may interrupt the announcement now
         await self._wait_for_playout()
         self._transfer_started = True  # Twilio may stop the stream before the REST call even returns
-        ok = await self.control.transfer(self.info.call_sid, transfer.number, caller_id=self.info.business.main_number)
+        ok = await self.control.transfer(
+            self.info.call_sid,
+            transfer.number,
+            caller_id=self.info.business.main_number,
+            summary=owner_summary(transfer.summary, self.info.caller),
+        )
         self.recorder.set(status="transferred" if ok else "transfer-failed")
         if ok:
             self._end("transferred")

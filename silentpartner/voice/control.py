@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioRestException
 from silentpartner.logs import log_event
 from silentpartner.settings import Settings
 from silentpartner.twilio_api import make_twilio_client
-from silentpartner.voice import twiml
+from silentpartner.voice import warm_transfer
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ _ALREADY_ENDED_CODES = frozenset({20404, 21220})
 
 class TwilioCallControl:
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._client = make_twilio_client(settings)
 
     @property
@@ -53,12 +54,14 @@ class TwilioCallControl:
         log_event(log, "call.hung_up")
         return True
 
-    async def transfer(self, call_sid: str, number: str, *, caller_id: str) -> bool:
-        """Move the caller onto a <Dial> to `number`, showing the business number as caller ID."""
+    async def transfer(self, call_sid: str, number: str, *, caller_id: str, summary: str) -> bool:
+        """Move the caller onto a <Dial> to `number`, showing the business number as caller ID; whoever
+        answers hears `summary` first and takes the call with a key (see `warm_transfer.py`)."""
         if self._client is None:
             return False
+        document = warm_transfer.dial_twiml(self._settings, number=number, caller_id=caller_id, summary=summary)
         try:
-            await self._client.calls(call_sid).update_async(twiml=twiml.dial(number, caller_id=caller_id))
+            await self._client.calls(call_sid).update_async(twiml=document)
         except Exception as exc:
             log_event(log, "call.transfer_failed", logging.WARNING, error=repr(exc))
             return False

@@ -6,6 +6,7 @@
   apology and a hang-up (and, when the business is known, a text-back), never a dead line.
 - `POST /twilio/voice-after`: the `<Connect action>`, fetched when the stream ends; hangs up.
 - `POST /twilio/status`, `POST /twilio/stream-status`: record status and duration; settle the call.
+- `POST /twilio/transfer/whisper`, `POST /twilio/transfer/ended`: a warm transfer (`transfer_routes.py`).
 - `WS /twilio/media`: Media Streams; `start.customParameters` must carry the unused token minted for
   that call sid, else the socket is closed with 1008.
 """
@@ -24,7 +25,7 @@ from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.phones import try_e164
 from silentpartner.runtime import Runtime
 from silentpartner.twilio_signatures import request_is_from_twilio
-from silentpartner.voice import records, tokens, twiml
+from silentpartner.voice import records, tokens, transfer_routes, twiml
 from silentpartner.voice.warmup import speech_health, warm_for_call
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,9 @@ async def media_stream(websocket: WebSocket) -> None:
     from silentpartner.voice.media import serve_media_stream
 
     await serve_media_stream(websocket, websocket.app.state.runtime)
+
+
+router.include_router(transfer_routes.router)
 
 
 def include(app: FastAPI) -> None:

@@ -38,9 +38,26 @@ def apology(text: str) -> str:
     return str(response)
 
 
-def dial(number: str, *, caller_id: str, timeout: int = 25) -> str:
+def warm_dial(number: str, *, caller_id: str, whisper_url: str, action_url: str, timeout: int = 25) -> str:
+    """Ring `number`; whoever answers first hears the whisper at `whisper_url`, and the outcome goes to
+    `action_url` (`DialCallStatus`), which decides what the caller hears next."""
     response = VoiceResponse()
-    response.dial(number, caller_id=caller_id, timeout=timeout)
+    # answerOnBridge: the caller keeps hearing ringing while the whisper plays (Twilio's call-whisper guide).
+    dial = response.dial(caller_id=caller_id, action=action_url, method="POST", timeout=timeout, answer_on_bridge=True)
+    dial.number(number, url=whisper_url, method="POST")
+    return str(response)
+
+
+def whisper(text: str, *, accept_url: str, wait_s: int = 6) -> str:
+    """Said to the person answering a transfer, before the caller is put through: any key takes the call.
+
+    The key is what tells a person from a voicemail greeting (which would otherwise "answer" and swallow
+    the caller). No key: the leg hangs up unbridged, and the Dial action treats it as not picked up.
+    """
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, timeout=wait_s, action=accept_url, method="POST")
+    gather.say(text)
+    response.hangup()
     return str(response)
 
 

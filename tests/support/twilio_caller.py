@@ -53,6 +53,33 @@ class PlacedCall:
         return [el.text or "" for el in ET.fromstring(self.twiml).iter("Say")]
 
 
+@dataclass
+class DialedNumber:
+    """A `<Dial><Number url=...>` the way Twilio reads it out of a TwiML document."""
+
+    number: str
+    caller_id: str | None
+    action: str | None  # the Dial's action URL, fetched when the dialled leg ends
+    whisper_url: str | None  # the Number's url, fetched when the dialled party answers
+    timeout: str | None
+    answer_on_bridge: str | None
+
+    @classmethod
+    def from_twiml(cls, document: str) -> DialedNumber:
+        dial = ET.fromstring(document).find("Dial")
+        assert dial is not None, f"no <Dial> in {document}"
+        number = dial.find("Number")
+        assert number is not None, f"no <Number> in {document}"
+        return cls(
+            number=(number.text or "").strip(),
+            caller_id=dial.get("callerId"),
+            action=dial.get("action"),
+            whisper_url=number.get("url"),
+            timeout=dial.get("timeout"),
+            answer_on_bridge=dial.get("answerOnBridge"),
+        )
+
+
 class TwilioCallerSim:
     def __init__(
         self,
@@ -89,6 +116,56 @@ class TwilioCallerSim:
             headers["X-Twilio-Signature"] = signature
         async with httpx.AsyncClient(timeout=15) as client:
             return await client.post(self.app_url + path, data=params, headers=headers)
+
+    async def post_url(self, url: str, params: dict[str, str], *, signature: str | None = None) -> httpx.Response:
+        """POST to a full public URL taken from our TwiML (query string and all), signed over that URL."""
+        headers = (
+            signed_headers(self.auth_token, url, params)
+            if self.auth_token
+            else {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        async with httpx.AsyncClient(timeout=15) as client:
+            return await client.post(self._local(url), data=params, headers=headers)
+
+    def dialled_leg(self, parent_sid: str, dial: DialedNumber, child_sid: str) -> dict[str, str]:
+        """What Twilio sends about the leg it dialled (the `<Number url>` request and the whisper's Gather)."""
+        return {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": child_sid,
+            "CallStatus": "in-progress",
+            "Direction": "outbound-dial",
+            "From": dial.caller_id or "",
+            "To": dial.number,
+            "ParentCallSid": parent_sid,
+        }
+
+    async def dial_answered(self, parent_sid: str, dial: DialedNumber, child_sid: str) -> httpx.Response:
+        """The dialled party picked up: Twilio fetches the `<Number url>` and plays it to them."""
+        assert dial.whisper_url, "the <Number> has no url"
+        return await self.post_url(dial.whisper_url, self.dialled_leg(parent_sid, dial, child_sid))
+
+    async def dial_ended(
+        self, placed: PlacedCall, caller: str, to: str, dial: DialedNumber, *, status: str, bridged: bool, seconds: int
+    ) -> httpx.Response:
+        """The dialled leg is over: Twilio fetches the Dial's action URL about the caller's (parent) call."""
+        assert dial.action, "the <Dial> has no action"
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": placed.call_sid,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "From": caller,
+            "To": to,
+            "DialCallSid": new_sid("CA"),
+            "DialCallStatus": status,
+            "DialCallDuration": str(seconds),
+            "DialBridged": "true" if bridged else "false",
+        }
+        return await self.post_url(dial.action, params)
 
     async def place_call(
         self,

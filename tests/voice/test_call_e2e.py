@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from silentpartner.voice.call import CallTiming
 from silentpartner.voice.speech import OfflineSpeech
 from tests.conftest import PINNED_NOW
 from tests.support.caller_voice import caller_available, caller_says
+from tests.support.twilio_caller import DialedNumber, new_sid
 from tests.voice.voice_app import BUSINESS_NUMBER, CALLER, OWNER, voice_app
 
 _speech_ok, _speech_why = OfflineSpeech.available()
@@ -195,14 +197,31 @@ async def test_keys_are_gathered_and_a_transfer_dials_the_owner(sqlite_url: str)
             assert call.clears == 0
             assert len(call.played_audio) == len(call.agent_audio)  # the announcement was heard in full
         update = app.twilio.wait_for_call_update(placed.call_sid).updates[0]
-        dial = ET.fromstring(update["Twiml"]).find("Dial")
-        assert dial is not None and dial.get("callerId") == BUSINESS_NUMBER
-        assert (dial.text or "").strip() == OWNER
+        dial = DialedNumber.from_twiml(update["Twiml"])
+        assert (dial.caller_id, dial.number) == (BUSINESS_NUMBER, OWNER)
+        assert dial.whisper_url is not None
+        # The conversation's sentence for the owner, or the caller-ID fallback when it wrote none.
+        summary = parse_qs(urlsplit(dial.whisper_url).query)["summary"][0]
+        assert summary.strip()
         record = await app.call_record(placed.call_sid)
         assert record is not None
         keys = [e.get("keys") for e in record.transcript if e.get("keys")]
         assert keys == ["12", "7"]
         assert record.outcome == "transferred" and record.status == "transferred"
+
+        # Twilio rings the owner: they answer and hear the summary, but take no key (say, their voicemail).
+        answered = await app.sim.dial_answered(placed.call_sid, dial, new_sid("CA"))
+        assert any(summary in said for said in ET.fromstring(answered.text).itertext())
+        ended = await app.sim.dial_ended(
+            placed, CALLER, BUSINESS_NUMBER, dial, status="completed", bridged=False, seconds=31
+        )
+        assert "call you back" in " ".join(ET.fromstring(ended.text).itertext())
+        owner_texts = [job.payload for job in await app.jobs("sms") if job.payload["to"] == OWNER]
+        assert [text["body"] for text in owner_texts] == [
+            f"Missed transfer: {summary} Call them back at (503) 555-0123."
+        ]
+        record = await app.call_record(placed.call_sid)
+        assert record is not None and record.transfer_outcome == "declined"
 
 
 async def test_with_call_brain_chat_the_chat_model_answers_the_call(sqlite_url: str) -> None:
