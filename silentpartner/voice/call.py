@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, Protocol
 
 from silentpartner.business import Business
@@ -144,6 +144,8 @@ class LiveCall:
         clock: Clock,
         timing: CallTiming | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        heartbeat_s: float = 5.0,
+        instance_id: str | None = None,
     ) -> None:
         self.info = info
         self.codec = codec
@@ -158,7 +160,15 @@ class LiveCall:
         self.vad = speech.new_vad(min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms)
         self.playback = PlaybackTracker()
         self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
-        self.recorder = CallRecorder(db, info.call_sid, started_at=clock.now(), loop_start=self.now())
+        self.recorder = CallRecorder(
+            db,
+            info.call_sid,
+            started_at=clock.now(),
+            loop_start=self.now(),
+            clock=clock,
+            heartbeat_s=heartbeat_s,
+            instance_id=instance_id,
+        )
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.bad_in_a_row = 0
@@ -185,6 +195,8 @@ class LiveCall:
         self._transcript_entry: dict[int, dict[str, Any]] = {}  # line id -> its transcript entry
         self._sent_lines: list[Line] = []
         self._outcome_seen: Any = None
+        self._details_seen: dict[str, Any] = {}
+        self._record_closed = False
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -251,18 +263,9 @@ class LiveCall:
         for task in (self._speak_task,):
             if task is not None and not task.done():
                 task.cancel()
+        await self._close_record(self.end_reason or "hangup")
         self._record_outcome()
-        now = self.clock.now()
-        self.recorder.set(
-            status="transferred" if self._transferred() else "completed",
-            ended_at=now,
-            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
-        )
         await self.recorder.close()
-        try:
-            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{self.end_reason}")
-        except Exception:
-            log.exception("call.settle_failed")
         log_event(
             log,
             "call.ended",
@@ -271,6 +274,26 @@ class LiveCall:
             turns=len(self.latencies_ms),
             barge_ins=self.barge_ins,
         )
+
+    async def _close_record(self, reason: str) -> None:
+        """Write the call's end and hand it to messaging (the text-back, the owner's note), once. The hang-up
+        does this before it ends the call, so whoever hears of the end finds the record and jobs written."""
+        if self._record_closed:
+            return
+        self._record_closed = True
+        self._record_outcome()
+        now = self.clock.now()
+        self.recorder.set(
+            status="transferred" if self._transferred() else "completed",
+            ended_at=now,
+            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
+            end_reason=reason[:64],
+        )
+        await self.recorder.flush()
+        try:
+            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
+        except Exception:
+            log.exception("call.settle_failed")
 
     # -- reader: frames in ----------------------------------------------------------------------------
 
@@ -453,7 +476,19 @@ class LiveCall:
             return {}
         return outcome.as_dict() if hasattr(outcome, "as_dict") else dict(outcome)
 
+    def _caller_details(self) -> dict[str, Any]:
+        """What the caller told us so far (name, problem, address...), as the conversation state keeps it."""
+        state = getattr(getattr(self.driver, "engine", None), "state", None)
+        details = getattr(state, "details", None)
+        if details is None or not is_dataclass(details) or isinstance(details, type):
+            return {}
+        return {key: value for key, value in asdict(details).items() if value not in (None, "", False)}
+
     def _record_outcome(self) -> None:
+        details = self._caller_details()
+        if details != self._details_seen:
+            self._details_seen = details
+            self.recorder.set(details=details)
         outcome = self._outcome_dict()
         if not outcome or outcome == self._outcome_seen:
             return
@@ -506,6 +541,7 @@ class LiveCall:
             return
         self._hanging_up = True
         await self._wait_for_playout()
+        await self._close_record(f"hangup:{reason}")
         if self.control.available:
             await self.control.hang_up(self.info.call_sid)
         await self.transport.close(1000)

@@ -86,9 +86,8 @@ def voice_app(
             twilio_account_sid=TEST_ACCOUNT_SID,
             twilio_auth_token=TEST_AUTH_TOKEN,
             twilio_api_url=twilio.url,
-            run_jobs=False,
             _env_file=None,  # type: ignore[call-arg]
-            **settings_overrides,
+            **{"run_jobs": False, **settings_overrides},
         )
 
         def with_timing() -> list[Component]:
