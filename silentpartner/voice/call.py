@@ -280,7 +280,6 @@ class LiveCall:
         does this before it ends the call, so whoever hears of the end finds the record and jobs written."""
         if self._record_closed:
             return
-        self._record_closed = True
         self._record_outcome()
         now = self.clock.now()
         self.recorder.set(
@@ -294,6 +293,8 @@ class LiveCall:
             await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
         except Exception:
             log.exception("call.settle_failed")
+        # Only now: a hang-up cut short here (its turn ran out of grace) is closed again by `_finish`.
+        self._record_closed = True
 
     # -- reader: frames in ----------------------------------------------------------------------------
 
