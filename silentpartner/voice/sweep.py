@@ -2,9 +2,12 @@
 
 A live call lives in the process that holds its websocket, and its recorder writes a heartbeat every few
 seconds. When that process is killed mid-call nothing ends the call: no end time, no text-back, no note
-to the owner. The sweep finds such calls (a heartbeat older than `call_stale_after_seconds`, or a call
-that rang but whose stream never came) and closes each out as of the last moment it was known alive,
-then hands it to messaging like any call that came to nothing (`records.settle_record`).
+to the owner. The sweep finds such calls (a heartbeat older than `call_stale_after_seconds`) and closes
+each out as of the last moment it was known alive, then hands it to messaging like any call that came to
+nothing (`records.settle_record`). A call answered by the voice webhook whose stream never came is
+Twilio's to report (the stream status callback settles it); only long after that could have happened,
+`NEVER_BRIDGED_AFTER`, does the sweep close it as a last resort. It must not sooner: the stream can wait
+on the speech models loading.
 
 Every instance sweeps at start and then every `call_sweep_every_seconds`, and several may share one
 database, so each call is claimed exactly once: a conditional UPDATE (only a call nobody has closed yet
@@ -38,28 +41,29 @@ log = logging.getLogger(__name__)
 CUT_OFF = "cut off"  # the end reason of a swept call
 LIVE_STATUSES = ("ringing", "in-progress")
 SWEPT_CHANNELS = ("phone", "browser")  # `simulate` writes calls too, but no one is on the line
+NEVER_BRIDGED_AFTER = timedelta(minutes=10)
 BATCH = 50
 
 
-def _dead(stale_before: datetime, instance_id: str) -> ColumnElement[bool]:
+def _dead(stale_before: datetime, never_bridged_before: datetime, instance_id: str) -> ColumnElement[bool]:
     return and_(
         CallRecord.end_reason.is_(None),
         CallRecord.channel.in_(SWEPT_CHANNELS),
         or_(CallRecord.instance_id.is_(None), CallRecord.instance_id != instance_id),
         or_(
             CallRecord.heartbeat_at < stale_before,
-            # Answered by the voice webhook, but the media stream never came (or its process died first).
+            # Answered by the voice webhook, but the media stream never came and nobody reported it.
             and_(
                 CallRecord.heartbeat_at.is_(None),
                 CallRecord.status == "ringing",
-                CallRecord.started_at < stale_before,
+                CallRecord.started_at < never_bridged_before,
             ),
         ),
     )
 
 
 async def _close_batch(session: AsyncSession, *, now: datetime, stale_before: datetime, instance_id: str) -> list[str]:
-    dead = _dead(stale_before, instance_id)
+    dead = _dead(stale_before, now - NEVER_BRIDGED_AFTER, instance_id)
     query = select(CallRecord.id).where(dead).order_by(CallRecord.id).limit(BATCH)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

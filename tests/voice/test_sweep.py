@@ -16,6 +16,7 @@ from tests.conftest import PINNED_NOW
 
 STALE_AFTER = timedelta(seconds=30)
 LONG_AGO = PINNED_NOW - timedelta(minutes=5)
+AGES_AGO = PINNED_NOW - timedelta(minutes=11)
 
 
 def a_call(sid: str, **values) -> CallRecord:
@@ -90,9 +91,10 @@ async def test_the_sweep_closes_only_calls_nobody_holds(sqlite_db: Database) -> 
         a_call("CA-simulated", channel="simulate"),
         # Twilio's status callback marked it completed after the process died: still ours to close out.
         a_call("CA-twilio-ended", status="completed", ended_at=PINNED_NOW - timedelta(seconds=40)),
-        # Answered by the webhook, but the stream never came.
-        a_call("CA-never-bridged", status="ringing", heartbeat_at=None, instance_id=None),
-        a_call("CA-ringing-now", status="ringing", heartbeat_at=None, instance_id=None, started_at=fresh),
+        # Answered by the webhook, but the stream never came and Twilio never said so.
+        a_call("CA-never-bridged", status="ringing", heartbeat_at=None, instance_id=None, started_at=AGES_AGO),
+        # Its stream may still be waiting on the speech models: not for the sweep yet.
+        a_call("CA-ringing", status="ringing", heartbeat_at=None, instance_id=None),
         a_call("CA-owner", is_owner=True),
     )
     closed = await sweep_once(sqlite_db, now=PINNED_NOW, stale_after=STALE_AFTER, instance_id=me)
@@ -101,7 +103,7 @@ async def test_the_sweep_closes_only_calls_nobody_holds(sqlite_db: Database) -> 
     assert calls["CA-twilio-ended"].status == "completed"
     assert calls["CA-twilio-ended"].ended_at == LONG_AGO + timedelta(seconds=47)
     never = calls["CA-never-bridged"]
-    assert (never.status, never.ended_at, never.duration_seconds) == ("cut-off", LONG_AGO, 0)
+    assert (never.status, never.ended_at, never.duration_seconds) == ("cut-off", AGES_AGO, 0)
     # The owner calling their own line is closed out, but nobody is texted about it.
     assert [key for key in await _job_keys(sqlite_db) if "CA-owner" in key] == []
     assert len(await _job_keys(sqlite_db)) == 6
