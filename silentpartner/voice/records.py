@@ -101,7 +101,7 @@ async def settle_record(session: AsyncSession, record: CallRecord, *, now: datet
         return []
     if record.heartbeat_at is not None and record.end_reason is None:
         return []  # a live call holds it; it settles itself, or the sweep does if its process died
-    queued = []
+    queued: list[str] = []
     if record.from_number and not record.textback_queued:
         textback = await jobs.enqueue(
             session,
