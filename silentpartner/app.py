@@ -29,10 +29,11 @@ def default_components() -> list[Component]:
     from silentpartner.brains import ChatBrainComponent
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
 
-    # The job worker does nothing when settings.run_jobs is false (it checks at start).
-    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent()]
+    # The job worker and the call sweeper do nothing when settings.run_jobs is false (they check at start).
+    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent(), CallSweeper()]
 
 
 async def open_runtime(

@@ -8,6 +8,9 @@ stopped in reverse. A component is anything with `async start(runtime)` and `asy
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +22,11 @@ from silentpartner.settings import Settings
 from silentpartner.store.db import Database
 
 log = logging.getLogger(__name__)
+
+
+def new_instance_id() -> str:
+    """host:pid:random, at most 64 characters (the width of the column that keeps it)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Component(Protocol):
@@ -33,6 +41,8 @@ class Runtime:
     db: Database
     http: httpx.AsyncClient
     clock: Clock = field(default_factory=SystemClock)
+    # This process among the instances sharing the database (it marks the calls it holds).
+    instance_id: str = field(default_factory=new_instance_id)
     # Filled by components at start; keyed by business slug where per-business.
     calendars: dict[str, Any] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./silentpartner.db"
@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     run_jobs: bool = True
+
+    # A live call writes a heartbeat this often; one whose heartbeat is older than `call_stale_after_seconds`
+    # lost its process (a crash, a kill -9) and is closed out by the sweep, which looks every
+    # `call_sweep_every_seconds` (and once at start).
+    call_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    call_stale_after_seconds: float = Field(default=30.0, gt=0)
+    call_sweep_every_seconds: float = Field(default=15.0, gt=0)
 
     # Quick start: one business from the environment alone (used when BUSINESS_NAME is set and no file).
     business_name: str | None = None
@@ -87,6 +94,14 @@ class Settings(BaseSettings):
             value = "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
         if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
             raise ValueError("expected sqlite+aiosqlite:///path.db or postgresql://user@host:5432/dbname")
+        return value
+
+    @field_validator("call_stale_after_seconds")
+    @classmethod
+    def _stale_after(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("call_heartbeat_seconds")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(f"expected at least twice CALL_HEARTBEAT_SECONDS ({beat:g}), or live calls get swept")
         return value
 
     @field_validator("log_level")

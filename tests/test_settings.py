@@ -41,6 +41,12 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES:"),
         ("CALCOM_EVENT_TYPE_ID", "abc", "CALCOM_EVENT_TYPE_ID:"),
         ("TWILIO_API_URL", "ftp://x", "TWILIO_API_URL: expected an http(s) URL"),
+        ("CALL_HEARTBEAT_SECONDS", "0", "CALL_HEARTBEAT_SECONDS:"),
+        (
+            "CALL_STALE_AFTER_SECONDS",
+            "6",
+            "CALL_STALE_AFTER_SECONDS: expected at least twice CALL_HEARTBEAT_SECONDS (5)",
+        ),
     ],
 )
 def test_a_bad_value_fails_with_one_line_naming_the_variable(

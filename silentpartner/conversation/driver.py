@@ -83,6 +83,12 @@ class ConversationDriver:
     def finished(self) -> bool:
         return self.machine.memory.finished
 
+    def caller_details(self) -> dict[str, Any]:
+        """What the caller told us so far (name, number, address, problem), for the call record."""
+        d = self.machine.memory.details
+        values = {"name": d.name, "phone": d.phone, "address": d.address, "problem": d.problem, "email": d.email}
+        return {key: value for key, value in values.items() if value}
+
     @property
     def call_id(self) -> str:
         return self.machine.memory.call_id

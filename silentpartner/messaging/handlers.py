@@ -4,6 +4,7 @@ Kinds and payloads:
 - `sms`            business, to, body, kind, booking_uid: send a text (owner summaries follow the
                    business's owner_notifications preference)
 - `textback`       call_sid: the missed-call text
+- `call_summary`   call_sid: the owner's note about a call that came to nothing (what the caller said)
 - `booking_text`   business, booking_uid, notice (confirmation|rescheduled|cancelled|rejected|requested)
 - `owner_notice`   business, booking_uid, event: the owner's summary of a change made outside our channels
 - `reminder`       business, booking_uid, hours, start
@@ -28,6 +29,7 @@ from silentpartner.calendar.reconcile import reconcile, schedule_reconcile
 from silentpartner.calendar.registry import SLOT_CACHE_SERVICE
 from silentpartner.logs import log_event
 from silentpartner.messaging import notifications, texts
+from silentpartner.messaging.call_summary import send_call_summary
 from silentpartner.messaging.sms import sender_for
 from silentpartner.messaging.textback import send_textback
 from silentpartner.store import jobs
@@ -77,6 +79,13 @@ async def run_textback(runtime: Runtime, job: Job) -> None:
     if not call_sid:
         raise JobPayloadError("a textback job needs `call_sid`")
     await send_textback(runtime, call_sid)
+
+
+async def run_call_summary(runtime: Runtime, job: Job) -> None:
+    call_sid = job.payload.get("call_sid")
+    if not call_sid:
+        raise JobPayloadError("a call_summary job needs `call_sid`")
+    await send_call_summary(runtime, call_sid)
 
 
 NOTICE_KINDS = {
@@ -208,6 +217,7 @@ async def run_process_webhook(runtime: Runtime, job: Job) -> None:
 HANDLERS = {
     "sms": run_sms,
     "textback": run_textback,
+    "call_summary": run_call_summary,
     "booking_text": run_booking_text,
     "owner_notice": run_owner_notice,
     "reminder": run_reminder,

@@ -1,5 +1,5 @@
-"""Texts to the owner: one per booking, cancellation or message, or a daily digest, or none, as the
-business chose (`owner_notifications`: each | digest | off).
+"""Texts to the owner: one per booking, cancellation, message or call that came to nothing, or a daily
+digest, or none, as the business chose (`owner_notifications`: each | digest | off).
 
 In digest mode each summary is still written down (a `MessageRecord` with status `digest`), and the
 `owner_digest` job sends them as one text at DIGEST_HOUR in the business timezone.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
 
 # Summaries that can wait for the digest; anything else for the owner (a callback request) goes now.
-SUMMARY_KINDS = frozenset({"owner_summary", "owner_message"})
+SUMMARY_KINDS = frozenset({"owner_summary", "owner_message", "owner_call"})
 DIGEST_HOUR = 18
 
 

@@ -181,6 +181,36 @@ def owner_message(business: Business, caller: str | None, message: str) -> str:
     return f"Message from {caller or 'a caller'}: {message.strip()}"
 
 
+def owner_call_summary(
+    business: Business,
+    *,
+    caller: str | None,
+    name: str | None,
+    how_it_ended: str,
+    problem: str | None,
+    address: str | None,
+    said: list[str],
+    limit: int = 600,
+) -> str:
+    """A call that came to nothing: who, how to reach them, what they need and what they said."""
+    who = f"{name} ({caller})" if name and caller else (name or caller or "a caller with a hidden number")
+    text = f"Call from {who}, nothing booked: {how_it_ended}."
+    if problem and problem.strip(" .!?"):
+        text += f" Problem: {problem.strip().rstrip('.!? ')}."
+    if address and address.strip(" ."):
+        text += f" Address: {address.strip().rstrip('. ')}."
+    if said:
+        quoted = " / ".join(f'"{line.strip()}"' for line in said if line.strip())
+        text += f" They said: {quoted}" if quoted else ""
+    else:
+        text += " They said nothing."
+    if caller:
+        text += " Call or text them back."
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
 def owner_not_textable(business: Business, phone: str, why: str) -> str:
     return f"Heads up: we couldn't text {phone} ({why}). Please give them a call if they need a confirmation."
 

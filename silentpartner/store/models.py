@@ -48,6 +48,15 @@ class CallRecord(Base):
     # How a transfer to the owner ended (the <Dial action> reports it after our part of the call is over):
     # connected | declined (answered, but the whisper was not accepted) | no-answer | busy | failed | canceled
     transfer_outcome: Mapped[str | None] = mapped_column(String(16))
+    # What the caller told us so far (name, problem, address...), so a call cut off still says who called.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    end_reason: Mapped[str | None] = mapped_column(String(64))  # caller hung up | we hung up | cut off ...
+    # The process holding the live socket, and the last moment it showed the call alive. A live call
+    # beats every few seconds; a call whose beat went stale lost its process and is closed by the sweep.
+    instance_id: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_calls_status_heartbeat", "status", "heartbeat_at"),)
 
 
 class MediaToken(Base):

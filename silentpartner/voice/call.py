@@ -108,6 +108,8 @@ class Driver(Protocol):
 
     def handle(self, event: Event) -> Any: ...  # async iterator of actions
 
+    def caller_details(self) -> dict[str, Any]: ...
+
 
 @dataclass(frozen=True)
 class CallInfo:
@@ -145,6 +147,8 @@ class LiveCall:
         clock: Clock,
         timing: CallTiming | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        heartbeat_s: float = 5.0,
+        instance_id: str | None = None,
     ) -> None:
         self.info = info
         self.codec = codec
@@ -159,7 +163,15 @@ class LiveCall:
         self.vad = speech.new_vad(min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms)
         self.playback = PlaybackTracker()
         self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
-        self.recorder = CallRecorder(db, info.call_sid, started_at=clock.now(), loop_start=self.now())
+        self.recorder = CallRecorder(
+            db,
+            info.call_sid,
+            started_at=clock.now(),
+            loop_start=self.now(),
+            clock=clock,
+            heartbeat_s=heartbeat_s,
+            instance_id=instance_id,
+        )
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.bad_in_a_row = 0
@@ -186,6 +198,8 @@ class LiveCall:
         self._transcript_entry: dict[int, dict[str, Any]] = {}  # line id -> its transcript entry
         self._sent_lines: list[Line] = []
         self._outcome_seen: Any = None
+        self._details_seen: dict[str, Any] = {}
+        self._record_closed = False
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -252,18 +266,9 @@ class LiveCall:
         for task in (self._speak_task,):
             if task is not None and not task.done():
                 task.cancel()
+        await self._close_record(self.end_reason or "hangup")
         self._record_outcome()
-        now = self.clock.now()
-        self.recorder.set(
-            status="transferred" if self._transferred() else "completed",
-            ended_at=now,
-            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
-        )
         await self.recorder.close()
-        try:
-            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{self.end_reason}")
-        except Exception:
-            log.exception("call.settle_failed")
         log_event(
             log,
             "call.ended",
@@ -272,6 +277,27 @@ class LiveCall:
             turns=len(self.latencies_ms),
             barge_ins=self.barge_ins,
         )
+
+    async def _close_record(self, reason: str) -> None:
+        """Write the call's end and hand it to messaging (the text-back, the owner's note), once. The hang-up
+        does this before it ends the call, so whoever hears of the end finds the record and jobs written."""
+        if self._record_closed:
+            return
+        self._record_outcome()
+        now = self.clock.now()
+        self.recorder.set(
+            status="transferred" if self._transferred() else "completed",
+            ended_at=now,
+            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
+            end_reason=reason[:64],
+        )
+        await self.recorder.flush()
+        try:
+            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
+        except Exception:
+            log.exception("call.settle_failed")
+        # Only now: a hang-up cut short here (its turn ran out of grace) is closed again by `_finish`.
+        self._record_closed = True
 
     # -- reader: frames in ----------------------------------------------------------------------------
 
@@ -455,6 +481,10 @@ class LiveCall:
         return outcome.as_dict() if hasattr(outcome, "as_dict") else dict(outcome)
 
     def _record_outcome(self) -> None:
+        details = self.driver.caller_details()
+        if details != self._details_seen:
+            self._details_seen = details
+            self.recorder.set(details=details)
         outcome = self._outcome_dict()
         if not outcome or outcome == self._outcome_seen:
             return
@@ -507,6 +537,7 @@ class LiveCall:
             return
         self._hanging_up = True
         await self._wait_for_playout()
+        await self._close_record(f"hangup:{reason}")
         if self.control.available:
             await self.control.hang_up(self.info.call_sid)
         await self.transport.close(1000)

@@ -143,6 +143,8 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         db=runtime.db,
         clock=runtime.clock,
         timing=timing_from(runtime.services),
+        heartbeat_s=runtime.settings.call_heartbeat_seconds,
+        instance_id=runtime.instance_id,
     )
     try:
         await call.run()

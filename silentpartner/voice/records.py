@@ -1,9 +1,12 @@
 """The call record: created by the voice webhook, written by the live call as it goes, settled at the end.
 
-Settling is where a call that ended with nothing booked and no message taken is handed to messaging
-for a text-back. Several things can notice the end (Twilio's call status callback, the stream status
-callback, the live call itself), so the hand-over is guarded twice: the record's `textback_queued`
-flag and the job's dedupe key.
+Settling is where a call that ended with nothing booked and no message taken is handed to messaging:
+a text-back to the caller and a note to the owner with what the caller said. Several things can notice
+the end (Twilio's call status callback, the stream status callback, the live call itself, the sweep of
+calls whose process died), so each hand-over is guarded by the job's dedupe key (and the text-back also
+by the record's `textback_queued` flag). While a live call still holds the record (it has a heartbeat
+and no end reason yet), only that call or the sweep settles it: a status callback that overtakes the
+call's last turn must not report a booking being made as a call that came to nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
@@ -73,25 +77,53 @@ async def update_call(db: Database, sid: str, **values: Any) -> None:
             setattr(record, key, value)
 
 
+def nothing_came_of_it(record: CallRecord) -> bool:
+    """Nothing booked, changed or passed on: the caller is owed a text-back and the owner a note."""
+    return not (record.outcome in SETTLED_OUTCOMES or record.booking_uid or record.message_for_owner)
+
+
 async def settle(db: Database, sid: str, *, now: datetime, reason: str) -> bool:
-    """Queue a text-back once when the call ended with nothing for the caller. True when one was queued."""
+    """Hand the call to messaging if it came to nothing. True when a text-back was queued."""
     async with db.session() as session:
         record = await session.scalar(select(CallRecord).where(CallRecord.sid == sid))
-        if record is None or record.textback_queued or record.is_owner:
+        if record is None:
             return False
-        if record.outcome in SETTLED_OUTCOMES or record.booking_uid or record.message_for_owner:
-            return False
-        if not record.from_number:
-            return False
-        job = await jobs.enqueue(
+        queued = await settle_record(session, record, now=now)
+    if queued:
+        log_event(log, "call.settled", sid=sid, reason=reason, queued=queued)
+    return "textback" in queued
+
+
+async def settle_record(session: AsyncSession, record: CallRecord, *, now: datetime) -> list[str]:
+    """In the caller's transaction: queue the text-back and the owner's note, each at most once.
+    Returns the kinds queued now."""
+    if record.is_owner or not nothing_came_of_it(record):
+        return []
+    if record.heartbeat_at is not None and record.end_reason is None:
+        return []  # a live call holds it; it settles itself, or the sweep does if its process died
+    queued: list[str] = []
+    if record.from_number and not record.textback_queued:
+        textback = await jobs.enqueue(
             session,
             "textback",
-            {"call_sid": sid},
+            {"call_sid": record.sid},
             run_at=now,
             business=record.business,
-            dedupe_key=f"textback:{sid}",
+            dedupe_key=f"textback:{record.sid}",
             now=now,
         )
         record.textback_queued = True
-    log_event(log, "call.textback_queued", sid=sid, reason=reason, queued=job is not None)
-    return job is not None
+        if textback is not None:
+            queued.append("textback")
+    summary = await jobs.enqueue(
+        session,
+        "call_summary",
+        {"call_sid": record.sid},
+        run_at=now,
+        business=record.business,
+        dedupe_key=f"call_summary:{record.sid}",
+        now=now,
+    )
+    if summary is not None:
+        queued.append("call_summary")
+    return queued

@@ -7,6 +7,8 @@ It speaks the parts the product uses, with Twilio's JSON shapes and error envelo
   error codes are configurable (`fail_to(number, 21610)`); every request is recorded.
 - `POST /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json` (Status=completed, Twiml=..., Url=...):
   ends or redirects a live call; a call that already ended answers 400 code 21220 like Twilio does.
+  `on_call_update` (async, given the call sid) runs before the update is answered: a test sees what
+  the app had written by the time it asked Twilio to end the call.
 - `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json`: the numbers given at construction.
 
 Requests are checked against `shared/specs/twilio/twilio_api_v2010.json`: HTTP Basic auth with the
@@ -21,6 +23,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -113,6 +116,7 @@ class FakeTwilio:
         self.calls: dict[str, FakeCall] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.status_callbacks: list[tuple[str, int]] = []  # (url, our server's answer)
+        self.on_call_update: Callable[[str], Awaitable[None]] | None = None
         self._errors: dict[str, int] = {}
         self._outage = 0
         self._changed = threading.Condition()
@@ -304,6 +308,8 @@ class FakeTwilio:
                 return self._error(21000, message="Twiml and Url are mutually exclusive")
             if call.status in ("completed", "canceled", "failed", "busy", "no-answer"):
                 return self._error(21220)
+            if self.on_call_update is not None:
+                await self.on_call_update(CallSid)
             with self._changed:
                 call.updates.append(form)
                 if form.get("Status") in ("completed", "canceled"):

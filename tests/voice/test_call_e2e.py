@@ -168,18 +168,55 @@ async def test_a_forwarded_call_is_greeted_as_a_missed_call(sqlite_url: str) -> 
 async def test_silence_gets_a_reprompt_then_a_goodbye_and_a_hang_up(sqlite_url: str) -> None:
     timing = CallTiming(silence_reprompt_s=0.8, silence_goodbye_s=2.0)
     with voice_app(sqlite_url, PINNED_NOW, speed=FAST, timing=timing) as app:
+        # What the app had written when it asked Twilio to end the call: the end must be recorded and
+        # handed to messaging before anyone can hear of it.
+        at_hang_up: dict[str, list] = {}
+
+        async def look_at_the_store(sid: str) -> None:
+            at_hang_up["textback"] = [job.payload for job in await app.jobs("textback")]
+            at_hang_up["call_summary"] = [job.payload for job in await app.jobs("call_summary")]
+            record = await app.call_record(sid)
+            at_hang_up["status"] = [record.status if record else None]
+
+        app.twilio.on_call_update = look_at_the_store
         placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
         async with app.sim.connect(placed) as call:
             assert await call.wait_closed() == 1000
         assert app.twilio.wait_for_call_update(placed.call_sid).updates == [{"Status": "completed"}]
+        # Nothing came of the call: it was handed to messaging (a text-back, a note to the owner) first.
+        assert at_hang_up == {
+            "textback": [{"call_sid": placed.call_sid}],
+            "call_summary": [{"call_sid": placed.call_sid}],
+            "status": ["completed"],
+        }
         record = await app.call_record(placed.call_sid)
         assert record is not None
         agent = [e for e in record.transcript if e["role"] == "agent"]
         assert len(agent) == 3  # greeting, re-prompt, goodbye
         assert agent[2]["interruptible"] is False
         assert agent[1]["t"] - agent[0]["t"] >= 0.8
-        # Nothing came of the call: it is handed to messaging for a text-back.
+        assert record.end_reason == "hangup:silence"
         assert [job.payload for job in await app.jobs("textback")] == [{"call_sid": placed.call_sid}]
+
+
+async def test_a_caller_who_hangs_up_with_nothing_booked_is_reported_to_the_owner(sqlite_url: str) -> None:
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST, run_jobs=True) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.4)
+            await call.say(caller_says("My kitchen faucet is leaking."))
+            await call.agent_finished_turn(quiet=0.4)
+            await call.stop()  # the caller hangs up
+            assert await call.wait_closed() == 1000
+
+        (note,) = await app.twilio.messages_arrive(1, to=OWNER)
+        assert note.body.startswith(f"Call from {CALLER}, nothing booked: they hung up.")
+        assert "faucet" in note.body.lower()
+        (textback,) = await app.twilio.messages_arrive(1, to=CALLER)
+        assert "missed you" in textback.body
+        record = await app.call_record(placed.call_sid)
+        assert record is not None and record.end_reason == "stream stopped"
+        assert "faucet" in (record.details or {}).get("problem", "").lower()
 
 
 async def test_keys_are_gathered_and_a_transfer_dials_the_owner(sqlite_url: str) -> None:
