@@ -150,3 +150,75 @@ def test_bad_arguments_say_what_to_do() -> None:
     )
     assert proc.returncode == 2
     assert "not a phone number" in proc.stderr and "+15035550123" in proc.stderr
+
+
+def test_simulate_books_on_calcom(tmp_path: Path) -> None:
+    """The quick-start Cal.com business in simulate: the real Cal.com v2 client against the local server."""
+    import os
+    from datetime import UTC, datetime
+
+    from silentpartner.clock import FixedClock
+    from tests.support.fake_calcom import EventType, FakeCalcom
+
+    clock = FixedClock(datetime(2026, 11, 24, 18, 0, tzinfo=UTC))  # Tue 10:00 in Portland, as --now says
+    fake = FakeCalcom(now=clock.now, api_keys=("cal_sim_key",))
+    fake.add_event_type(EventType(101, "service-call", "Service call", 60, requires_email=False))
+    with fake.running():
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CALCOM_", "BUSINESS", "OWNER_"))}
+        env |= {
+            "BUSINESS_NAME": "Sim Plumbing",
+            "BUSINESS_NUMBER": "+15035550100",
+            "OWNER_MOBILE": "+15035550199",
+            "BUSINESS_TIMEZONE": "America/Los_Angeles",
+            "CALCOM_API_KEY": "cal_sim_key",
+            "CALCOM_API_URL": fake.url,
+            "CALCOM_EVENT_TYPE_ID": "101",
+        }
+        lines = ["My kitchen tap is dripping", "Ann Lee", "yes", "12 Oak Street", "tomorrow at 2", "yes", "no"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "silentpartner", "simulate", "--jsonl", "--now", "2026-11-24T10:00"],
+            input="".join(line + "\n" for line in lines),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=env,
+        )
+    assert proc.returncode == 0, proc.stderr
+    final = json.loads(proc.stdout.splitlines()[-1])
+    assert final["outcome"]["action"] == "booked", proc.stdout
+    assert final["outcome"]["booking"]["start"] == "2026-11-25T14:00:00-08:00"
+    assert fake.requests_to("POST", "/v2/bookings") == 1
+
+
+def test_the_chat_brain_without_a_key_says_so_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "silentpartner", "simulate", "--jsonl", "--brain", "chat"],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "OPENAI_API_KEY" in proc.stderr and "calendar" not in proc.stderr
+
+
+@pytest.mark.parametrize("url", ["foo", "postgresql+nonsense://x"])
+def test_a_bad_database_url_is_one_line(tmp_path: Path, url: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "silentpartner", "simulate", "--jsonl", "--db", url],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "--db" in proc.stderr
