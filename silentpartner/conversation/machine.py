@@ -14,14 +14,13 @@ decisions in the driver and calls the same capabilities.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from silentpartner.business import Business
 from silentpartner.clock import Clock
-from silentpartner.conversation import guards
+from silentpartner.conversation import guards, tool_results, wording
 from silentpartner.conversation.events import (
     Action,
     AgentInterrupted,
@@ -40,16 +39,15 @@ from silentpartner.conversation.events import (
     ToolResult,
     Transfer,
 )
-from silentpartner.conversation.memory import KnownBooking, Memory, OfferedSlot, PendingTool
+from silentpartner.conversation.memory import Memory, PendingTool
 from silentpartner.conversation.reading import ReadContext, Reading, read
 from silentpartner.conversation.replies import Replies
 from silentpartner.conversation.rules.router import RulesBrain
 from silentpartner.conversation.states import Flow, State, check_move, expects
 from silentpartner.conversation.when import TimeWindow
-from silentpartner.conversation.wording import digits_as_words
 from silentpartner.phones import last_four
 from silentpartner.speech_text import clock as clock_label
-from silentpartner.speech_text import spoken_day, spoken_slot, text_slot
+from silentpartner.speech_text import spoken_day, spoken_slot
 
 OUTCOME_BOOKING_KEYS = ("uid", "service", "start", "end", "name", "phone", "address", "notes", "team_member")
 
@@ -107,7 +105,7 @@ class ConversationMachine:
     def last4(self, number: str | None) -> str:
         """The last four digits as they should reach the caller: "0123" in a text, "zero one two three" aloud."""
         digits = last_four(number or "")
-        return digits if self.is_sms else digits_as_words(digits)
+        return digits if self.is_sms else wording.digits_as_words(digits)
 
     def options_text(self, ids: Sequence[str]) -> str:
         """ "tomorrow at 9 AM, 11 AM or 2 PM" when they share a day, else each label in full."""
@@ -282,7 +280,7 @@ class ConversationMachine:
         release = m.hold_id
         m.chosen, m.hold_id = slot_id, None
         m.readback_for, m.readback_yes = None, False
-        args: dict[str, Any] = {"slot": self._slot_args(m.offered[slot_id]), "holder": m.call_id}
+        args: dict[str, Any] = {"slot": tool_results.slot_args(m.offered[slot_id]), "holder": m.call_id}
         if release:
             args["release_hold"] = release
         return self.run_tool("hold_slot", "hold", **args)
@@ -321,7 +319,7 @@ class ConversationMachine:
         return self.run_tool(
             "book",
             "book",
-            slot=self._slot_args(slot),
+            slot=tool_results.slot_args(slot),
             name=d.name,
             phone=d.phone,
             address=d.address,
@@ -347,7 +345,7 @@ class ConversationMachine:
         guards.can_reschedule(m, uid, m.chosen or "")
         slot = m.offered[m.chosen or ""]
         return self.run_tool(
-            "reschedule", "reschedule", uid=uid, phone=m.caller, slot=self._slot_args(slot), hold_id=m.hold_id
+            "reschedule", "reschedule", uid=uid, phone=m.caller, slot=tool_results.slot_args(slot), hold_id=m.hold_id
         )
 
     def owner_schedule(self, day: date | None = None) -> RunTool:
@@ -367,30 +365,10 @@ class ConversationMachine:
         return [SendSms(to=self.business.owner_mobile, body=body, kind="owner_message")]
 
     def caller_line(self) -> str:
-        """ "John Smith (+15035550123)" for the owner."""
-        d = self.memory.details
-        return f"{d.name or 'A caller'} ({d.phone or self.memory.caller or 'no number'})"
+        return wording.caller_line(self.memory)
 
     def summary(self) -> str:
-        """One sentence for the owner: who, what, what they want (a transfer whisper, a hand-over text)."""
-        m = self.memory
-        d = m.details
-        who = d.name or "A caller"
-        number = d.phone or m.caller
-        parts = [who + (f", {_national(number)}" if number else "")]
-        if d.problem:
-            parts.append(f"about: {d.problem.rstrip('.')}")
-        if d.address:
-            parts.append(f"at {d.address}")
-        wants = {
-            Flow.BOOK: "wants to book a visit",
-            Flow.EMERGENCY: "has an emergency",
-            Flow.RESCHEDULE: "wants to move an appointment",
-            Flow.CANCEL: "wants to cancel an appointment",
-            Flow.LOOKUP: "is asking about an appointment",
-            Flow.MESSAGE: "wants a call back",
-        }.get(m.flow, "asked to speak to you")
-        return ", ".join(parts) + f"; {wants}."
+        return wording.owner_summary(self.memory)
 
     def transfer(self, reason: str = "caller asked") -> list[Action]:
         m = self.memory
@@ -449,8 +427,8 @@ class ConversationMachine:
             self.last_result = {"error": "the calendar could not be reached"}
             return self._tool_failed(event.name)
         result = event.result or {}
-        outward = self._absorb(event.name, result)
-        self.last_result = self._for_brain(event.name, result)
+        outward = tool_results.absorb(self, event.name, result)
+        self.last_result = tool_results.for_brain(self, event.name, result)
         if self.external_brain and pending.purpose != "owner":
             return outward
         # The owner's schedule opens their call, whichever brain runs it.
@@ -471,142 +449,6 @@ class ConversationMachine:
         if self.external_brain:
             return actions
         return [*actions, *self.ask(State.ANYTHING_ELSE, "anything_else", before=[self.say("tool_failed")])]
-
-    def register_slots(self, slots: list[dict[str, Any]]) -> list[str]:
-        """Give each offered slot an opaque id that only means something in this conversation."""
-        m = self.memory
-        ids = []
-        for slot in slots:
-            start = datetime.fromisoformat(slot["start"])
-            existing = next(
-                (o.id for o in m.offered.values() if o.start == start and o.service == slot["service"]), None
-            )
-            if existing:
-                ids.append(existing)
-                continue
-            m.slot_seq += 1
-            digest = hashlib.sha256(f"{m.call_id}:{m.slot_seq}:{slot['calendar_id']}".encode()).hexdigest()[:6]
-            slot_id = f"s{m.slot_seq}{digest}"
-            m.offered[slot_id] = OfferedSlot(
-                id=slot_id,
-                calendar_id=slot["calendar_id"],
-                service=slot["service"],
-                start=start,
-                end=datetime.fromisoformat(slot["end"]),
-                team_member=slot.get("team_member"),
-                label=self.label(start),
-            )
-            ids.append(slot_id)
-        m.last_offer = ids
-        return ids
-
-    def _absorb(self, name: str, result: dict[str, Any]) -> list[Action]:
-        m = self.memory
-        if "slots" in result:
-            self.register_slots(result["slots"])
-        if result.get("unavailable"):
-            if m.chosen:
-                m.offered.pop(m.chosen, None)
-            m.chosen, m.hold_id = None, None
-            m.readback_for, m.readback_yes = None, False
-            self.register_slots(result.get("alternatives", []))
-            return []
-        if name == "hold_slot" and "hold_id" in result:
-            m.hold_id = result["hold_id"]
-        if name == "my_bookings":
-            m.bookings = [
-                KnownBooking(
-                    uid=b["uid"],
-                    service=b["service"],
-                    start=datetime.fromisoformat(b["start"]),
-                    end=datetime.fromisoformat(b["end"]),
-                    label=self.label(datetime.fromisoformat(b["start"])),
-                    name=b.get("name"),
-                    address=b.get("address"),
-                )
-                for b in result.get("bookings", [])
-                if b.get("phone") == m.caller
-            ]
-            m.bookings_loaded = True
-        if name == "owner_schedule" and m.outcome.action == "none":
-            m.outcome = Outcome(action="info")
-        booking = result.get("booking")
-        if booking and name in ("book", "reschedule", "cancel"):
-            return self._booking_changed(name, booking)
-        return []
-
-    def _booking_changed(self, name: str, booking: dict[str, Any]) -> list[Action]:
-        m = self.memory
-        action = {"book": "booked", "reschedule": "rescheduled", "cancel": "cancelled"}[name]
-        m.outcome = Outcome(action=action, booking={k: booking.get(k) for k in OUTCOME_BOOKING_KEYS})  # type: ignore[arg-type]
-        m.readback_for, m.readback_yes, m.hold_id = None, False, None
-        m.chosen, m.windows, m.target_uid = None, (), None  # a second request in the same call starts clean
-        m.bookings_loaded = False  # the caller's list changed; look it up again when next needed
-        start = datetime.fromisoformat(booking["start"])
-        what = self.service_name(booking["service"])
-        to = booking.get("phone") or m.caller
-        actions: list[Action] = []
-        if to:
-            if name == "cancel":
-                body = f"{self.business.name}: your {what} on {text_slot(start)} is cancelled."
-            elif name == "reschedule":
-                body = f"{self.business.name}: your {what} is moved to {text_slot(start)}."
-            else:
-                body = f"{self.business.name}: you're booked for a {what} on {text_slot(start)}"
-                body += f" at {booking['address']}." if booking.get("address") else "."
-            body += " Reply to this text to change it."
-            kind = "confirmation" if name == "book" else name
-            actions.append(SendSms(to=to, body=body, kind=kind, booking_uid=booking["uid"]))
-            service = self.business.service(booking["service"]) if name == "book" else None
-            if service is not None and service.takes_deposit:
-                link = booking.get("payment_link")
-                pay = f"pay it here: {link}" if link else f"{self.owner_name} will send you a way to pay it"
-                deposit_body = f"{self.business.name}: your booking needs a ${service.deposit:.0f} deposit: {pay}"
-                actions.append(SendSms(to=to, body=deposit_body, kind="payment_link", booking_uid=booking["uid"]))
-        owner_note = f"{action.capitalize()}: {what} {text_slot(start)}, {booking.get('name') or ''} {to or ''}".strip()
-        actions.append(
-            SendSms(to=self.business.owner_mobile, body=owner_note, kind="owner_summary", booking_uid=booking["uid"])
-        )
-        return actions
-
-    def _for_brain(self, name: str, result: dict[str, Any]) -> dict[str, Any]:
-        """What a chat brain is told: opaque slot ids with labels, never the calendar's own ids."""
-        m = self.memory
-        if "slots" in result or result.get("unavailable"):
-            out: dict[str, Any] = {
-                "slots": [{"slot_id": i, "label": m.offered[i].label} for i in m.last_offer if i in m.offered]
-            }
-            if result.get("unavailable"):
-                out["unavailable"] = "that time was just taken"
-            elif result.get("nearest"):
-                out["note"] = "nothing free in the asked-for window; these are the nearest"
-            return out
-        if name == "hold_slot":
-            return {"held": True, "read_back": m.last_prompt}
-        if name in ("my_bookings", "owner_schedule"):
-            return {"bookings": [self._brief(b) for b in result.get("bookings", [])]}
-        if "refused" in result:
-            return {"refused": result["refused"]}
-        if "booking" in result:
-            return {"done": m.outcome.action, "booking": self._brief(result["booking"])}
-        return result
-
-    def _brief(self, booking: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "uid": booking["uid"],
-            "service": self.service_name(booking["service"]),
-            "when": self.label(datetime.fromisoformat(booking["start"])),
-            "name": booking.get("name"),
-        }
-
-    def _slot_args(self, slot: OfferedSlot) -> dict[str, Any]:
-        return {
-            "calendar_id": slot.calendar_id,
-            "service": slot.service,
-            "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(),
-            "team_member": slot.team_member,
-        }
 
     # -- persistence ---------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -632,10 +474,3 @@ class ConversationMachine:
         for item in [*memory.offered.values(), *memory.bookings]:
             item.label = machine.label(item.start)
         return machine
-
-
-def _national(number: str) -> str:
-    """+15035550123 -> 503-555-0123, how an owner reads a number in a sentence."""
-    if number.startswith("+1") and len(number) == 12:
-        return f"{number[2:5]}-{number[5:8]}-{number[8:]}"
-    return number

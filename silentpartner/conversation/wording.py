@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 from silentpartner.conversation.lexicon import describes_problem, fixture_in, plain
+from silentpartner.conversation.memory import Memory
+from silentpartner.conversation.states import Flow
+from silentpartner.phones import national_format
 
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -80,3 +83,31 @@ def acknowledgement(problem: str) -> str:
     if fixture:
         return f"Sorry to hear about the {fixture}."
     return "Sorry to hear that."
+
+
+def caller_line(memory: Memory) -> str:
+    """ "John Smith (+15035550123)" for the owner."""
+    d = memory.details
+    return f"{d.name or 'A caller'} ({d.phone or memory.caller or 'no number'})"
+
+
+_WANTS = {
+    Flow.BOOK: "wants to book a visit",
+    Flow.EMERGENCY: "has an emergency",
+    Flow.RESCHEDULE: "wants to move an appointment",
+    Flow.CANCEL: "wants to cancel an appointment",
+    Flow.LOOKUP: "is asking about an appointment",
+    Flow.MESSAGE: "wants a call back",
+}
+
+
+def owner_summary(memory: Memory) -> str:
+    """One sentence for the owner: who, what, what they want (a transfer whisper, a hand-over text)."""
+    d = memory.details
+    number = d.phone or memory.caller
+    parts = [(d.name or "A caller") + (f", {national_format(number)}" if number else "")]
+    if d.problem:
+        parts.append(f"about: {d.problem.rstrip('.')}")
+    if d.address:
+        parts.append(f"at {d.address}")
+    return ", ".join(parts) + f"; {_WANTS.get(memory.flow, 'asked to speak to you')}."

@@ -1,0 +1,158 @@
+"""What the machine does with a tool's result: opaque ids for the slots offered, the hold, the caller's own
+bookings, the outcome of a booking change and the texts it sends, and what a chat brain is told."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from silentpartner.conversation.events import Action, Outcome, SendSms
+from silentpartner.conversation.memory import KnownBooking, OfferedSlot
+from silentpartner.speech_text import text_slot
+
+if TYPE_CHECKING:
+    from silentpartner.conversation.machine import ConversationMachine
+
+OUTCOME_BOOKING_KEYS = ("uid", "service", "start", "end", "name", "phone", "address", "notes", "team_member")
+
+
+def register_slots(machine: ConversationMachine, slots: list[dict[str, Any]]) -> list[str]:
+    """Give each offered slot an opaque id that only means something in this conversation."""
+    m = machine.memory
+    ids = []
+    for slot in slots:
+        start = datetime.fromisoformat(slot["start"])
+        existing = next((o.id for o in m.offered.values() if o.start == start and o.service == slot["service"]), None)
+        if existing:
+            ids.append(existing)
+            continue
+        m.slot_seq += 1
+        digest = hashlib.sha256(f"{m.call_id}:{m.slot_seq}:{slot['calendar_id']}".encode()).hexdigest()[:6]
+        slot_id = f"s{m.slot_seq}{digest}"
+        m.offered[slot_id] = OfferedSlot(
+            id=slot_id,
+            calendar_id=slot["calendar_id"],
+            service=slot["service"],
+            start=start,
+            end=datetime.fromisoformat(slot["end"]),
+            team_member=slot.get("team_member"),
+            label=machine.label(start),
+        )
+        ids.append(slot_id)
+    m.last_offer = ids
+    return ids
+
+
+def absorb(machine: ConversationMachine, name: str, result: dict[str, Any]) -> list[Action]:
+    """Take in a successful result; the texts a booking change sends come back as actions."""
+    m = machine.memory
+    if "slots" in result:
+        register_slots(machine, result["slots"])
+    if result.get("unavailable"):
+        if m.chosen:
+            m.offered.pop(m.chosen, None)
+        m.chosen, m.hold_id = None, None
+        m.readback_for, m.readback_yes = None, False
+        register_slots(machine, result.get("alternatives", []))
+        return []
+    if name == "hold_slot" and "hold_id" in result:
+        m.hold_id = result["hold_id"]
+    if name == "my_bookings":
+        m.bookings = [
+            KnownBooking(
+                uid=b["uid"],
+                service=b["service"],
+                start=datetime.fromisoformat(b["start"]),
+                end=datetime.fromisoformat(b["end"]),
+                label=machine.label(datetime.fromisoformat(b["start"])),
+                name=b.get("name"),
+                address=b.get("address"),
+            )
+            for b in result.get("bookings", [])
+            if b.get("phone") == m.caller
+        ]
+        m.bookings_loaded = True
+    if name == "owner_schedule" and m.outcome.action == "none":
+        m.outcome = Outcome(action="info")
+    booking = result.get("booking")
+    if booking and name in ("book", "reschedule", "cancel"):
+        return booking_changed(machine, name, booking)
+    return []
+
+
+def booking_changed(machine: ConversationMachine, name: str, booking: dict[str, Any]) -> list[Action]:
+    m = machine.memory
+    business = machine.business
+    action = {"book": "booked", "reschedule": "rescheduled", "cancel": "cancelled"}[name]
+    m.outcome = Outcome(action=action, booking={k: booking.get(k) for k in OUTCOME_BOOKING_KEYS})  # type: ignore[arg-type]
+    m.readback_for, m.readback_yes, m.hold_id = None, False, None
+    m.chosen, m.windows, m.target_uid = None, (), None  # a second request in the same call starts clean
+    m.bookings_loaded = False  # the caller's list changed; look it up again when next needed
+    start = datetime.fromisoformat(booking["start"])
+    what = machine.service_name(booking["service"])
+    to = booking.get("phone") or m.caller
+    actions: list[Action] = []
+    if to:
+        if name == "cancel":
+            body = f"{business.name}: your {what} on {text_slot(start)} is cancelled."
+        elif name == "reschedule":
+            body = f"{business.name}: your {what} is moved to {text_slot(start)}."
+        else:
+            body = f"{business.name}: you're booked for a {what} on {text_slot(start)}"
+            body += f" at {booking['address']}." if booking.get("address") else "."
+        body += " Reply to this text to change it."
+        kind = "confirmation" if name == "book" else name
+        actions.append(SendSms(to=to, body=body, kind=kind, booking_uid=booking["uid"]))
+        service = business.service(booking["service"]) if name == "book" else None
+        if service is not None and service.takes_deposit:
+            link = booking.get("payment_link")
+            pay = f"pay it here: {link}" if link else f"{machine.owner_name} will send you a way to pay it"
+            deposit_body = f"{business.name}: your booking needs a ${service.deposit:.0f} deposit: {pay}"
+            actions.append(SendSms(to=to, body=deposit_body, kind="payment_link", booking_uid=booking["uid"]))
+    owner_note = f"{action.capitalize()}: {what} {text_slot(start)}, {booking.get('name') or ''} {to or ''}".strip()
+    actions.append(SendSms(to=business.owner_mobile, body=owner_note, kind="owner_summary", booking_uid=booking["uid"]))
+    return actions
+
+
+def for_brain(machine: ConversationMachine, name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """What a chat brain is told: opaque slot ids with labels, never the calendar's own ids."""
+    m = machine.memory
+    if "slots" in result or result.get("unavailable"):
+        out: dict[str, Any] = {
+            "slots": [{"slot_id": i, "label": m.offered[i].label} for i in m.last_offer if i in m.offered]
+        }
+        if result.get("unavailable"):
+            out["unavailable"] = "that time was just taken"
+        elif result.get("nearest"):
+            out["note"] = "nothing free in the asked-for window; these are the nearest"
+        return out
+    if name == "hold_slot":
+        return {"held": True, "read_back": m.last_prompt}
+    if name in ("my_bookings", "owner_schedule"):
+        return {"bookings": [_brief(machine, b) for b in result.get("bookings", [])]}
+    if "refused" in result:
+        return {"refused": result["refused"]}
+    if "booking" in result:
+        return {"done": m.outcome.action, "booking": _brief(machine, result["booking"])}
+    return result
+
+
+def _brief(machine: ConversationMachine, booking: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uid": booking["uid"],
+        "service": machine.service_name(booking["service"]),
+        "when": machine.label(datetime.fromisoformat(booking["start"])),
+        "name": booking.get("name"),
+    }
+
+
+def slot_args(slot: OfferedSlot) -> dict[str, Any]:
+    """An offered slot as the calendar tools take it."""
+    return {
+        "calendar_id": slot.calendar_id,
+        "service": slot.service,
+        "start": slot.start.isoformat(),
+        "end": slot.end.isoformat(),
+        "team_member": slot.team_member,
+    }
