@@ -22,7 +22,7 @@ from silentpartner.conversation.memory import KnownBooking, OfferedSlot
 from silentpartner.conversation.picking import on_offered_day, ordinal_pick, pick_offered
 from silentpartner.conversation.spoken.addresses import extract_address
 from silentpartner.conversation.spoken.emails import extract_email
-from silentpartner.conversation.spoken.names import extract_name
+from silentpartner.conversation.spoken.names import answered_name, capitalised_name, introduced_name
 from silentpartner.conversation.spoken.numbers import digits_from_speech
 from silentpartner.conversation.spoken.phone_numbers import parse_phone_number
 from silentpartner.conversation.spoken.yes_no import is_no, is_yes
@@ -96,12 +96,6 @@ class Reading:
 _FAQ_OVER_CORE = 0.7  # how sure an FAQ match must be to answer instead of hours, prices or the area
 _NAME_STATES = frozenset({State.NAME})
 _SHORT_NAME_STATES = frozenset({State.PROBLEM, State.NEED, State.GREETING, State.MESSAGE})
-_NOT_A_NAME = frozenset({"actually", "well", "okay", "ok", "so", "um", "uh", "hmm", "sorry", "yeah", "hello", "hi"})
-# How a caller introduces themselves. "It's"/"I'm" only count out of turn before a capitalised word ("I'm
-# Dana"): "it's jammed" and "I'm calling about" are not names.
-_INTRO = re.compile(r"\b(my name|name is|name's|this is|call me|you're speaking with|speaking with)\b", re.I)
-_CAPITAL_INTRO = re.compile(r"\b(?i:it's|it is|i'm|i am)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){0,2})\b")
-_HERE = re.compile(r"(?:^|[,.!?]\s*|\b(?i:hi|hello|hey),?\s+)([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)\s+(?i:here)\b")
 _NAME_FIX = re.compile(r"\b(name|spell|spelled|spelt|spelling)\b", re.I)
 
 
@@ -238,48 +232,17 @@ def _without_phone(said: str) -> str:
 
 
 def _name(said: str, words: str, state: State, problem: str | None, kinds: set[Intent]) -> str | None:
-    for candidate in _introduced(said):
-        name = extract_name(candidate)
-        if name and name.split()[0].lower() not in _NOT_A_NAME:
-            return name
+    name = introduced_name(said)
+    if name:
+        return name
     if state in _NAME_STATES:
-        # the answer to "what's your name?": the whole answer, or its first part ("Dave Kim, and call me on ...")
-        first_clause = re.split(r"[,;.!?]| and ", said, maxsplit=1)[0]
-        for candidate in (said, first_clause):
-            name = extract_name(candidate) or _plain_name(candidate)
-            if name and name.split()[0].lower() not in _NOT_A_NAME:
-                return name
-        return None
+        return answered_name(said)  # the answer to "what's your name?"
     if state in _SHORT_NAME_STATES and not problem and not kinds and len(words.split()) <= 3:
         # "Karen Page" said when asked what's wrong: a name given early, kept
-        name = extract_name(said)
-        if name and name.split()[0].lower() not in _NOT_A_NAME and len(name.split()) >= 2:
+        name = answered_name(said)
+        if name and len(name.split()) >= 2:
             return name
     return _name_clause(said)
-
-
-def _introduced(said: str) -> list[str]:
-    """The stretches of speech that introduce the caller: "my name is ...", "I'm Dana ...", "Nora Quinn here"."""
-    out = []
-    if _INTRO.search(said):
-        out.append(said[_INTRO.search(said).start() :])  # type: ignore[union-attr]
-    capital = _CAPITAL_INTRO.search(said)
-    if capital:
-        out.append(capital.group(1))
-    here = _HERE.search(said)
-    if here:
-        out.append(here.group(1))
-    return out
-
-
-def _plain_name(text: str) -> str | None:
-    """Two or three capitalised words said as the answer to the name question ("Doug Price"), even when one of
-    them is also a word ("Price", "Page", "Bill")."""
-    words = text.strip().rstrip(".!?").split()
-    if 2 <= len(words) <= 3 and all(re.fullmatch(r"[A-Z][a-z'-]+", w) for w in words):
-        if words[0].lower() not in _NOT_A_NAME and extract_name(words[0]):
-            return " ".join(words)
-    return None
 
 
 def _name_clause(said: str) -> str | None:
@@ -288,7 +251,7 @@ def _name_clause(said: str) -> str | None:
     if len(clauses) < 3:
         return None
     for clause in clauses:
-        name = _plain_name(clause)
+        name = capitalised_name(clause)
         if name and not describes_problem(plain(clause)):
             return name
     return None

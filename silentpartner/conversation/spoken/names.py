@@ -132,3 +132,50 @@ def spelled_word(text: str) -> str | None:
     if len(letters) < 2:
         return None
     return letters[0].upper() + letters[1:].lower()
+
+
+_NOT_A_NAME = frozenset({"actually", "well", "okay", "ok", "so", "um", "uh", "hmm", "sorry", "yeah", "hello", "hi"})
+# How a caller introduces themselves out of turn. "It's"/"I'm" only count before a capitalised word ("I'm Dana"):
+# "it's jammed" and "I'm calling about" are not names.
+_INTRO = re.compile(r"\b(my name|name is|name's|this is|call me|you're speaking with|speaking with)\b", re.I)
+_CAPITAL_INTRO = re.compile(r"\b(?i:it's|it is|i'm|i am)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){0,2})\b")
+_HERE = re.compile(r"(?:^|[,.!?]\s*|\b(?i:hi|hello|hey),?\s+)([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)\s+(?i:here)\b")
+
+
+def _usable(name: str | None) -> str | None:
+    return name if name and name.split()[0].lower() not in _NOT_A_NAME else None
+
+
+def introduced_name(said: str) -> str | None:
+    """A name the caller introduced, whatever was asked: "my name is ...", "I'm Dana ...", "Nora Quinn here"."""
+    intro = _INTRO.search(said)
+    candidates = [said[intro.start() :]] if intro else []
+    for pattern in (_CAPITAL_INTRO, _HERE):
+        match = pattern.search(said)
+        if match:
+            candidates.append(match.group(1))
+    for candidate in candidates:
+        name = _usable(extract_name(candidate))
+        if name:
+            return name
+    return None
+
+
+def answered_name(said: str) -> str | None:
+    """The answer to "what's your name?": the whole answer, or its first part ("Dave Kim, and call me on ...")."""
+    first_clause = re.split(r"[,;.!?]| and ", said, maxsplit=1)[0]
+    for candidate in (said, first_clause):
+        name = _usable(extract_name(candidate) or capitalised_name(candidate))
+        if name:
+            return name
+    return None
+
+
+def capitalised_name(text: str) -> str | None:
+    """Two or three capitalised words said as a name ("Doug Price"), even when one of them is also a word
+    ("Price", "Page", "Bill")."""
+    words = text.strip().rstrip(".!?").split()
+    if 2 <= len(words) <= 3 and all(re.fullmatch(r"[A-Z][a-z'-]+", w) for w in words):
+        if words[0].lower() not in _NOT_A_NAME and extract_name(words[0]):
+            return " ".join(words)
+    return None
