@@ -28,6 +28,7 @@ class Intent(StrEnum):
     AREA = "area"
     SERVICES = "services"
     ROBOT = "robot"  # "am I talking to a robot?"
+    SHUTOFF = "shutoff"  # "should I turn the water off?": the business's safety line answers it
     GOODBYE = "goodbye"  # bye, never mind, I'll call back, that's all
     THANKS = "thanks"
     GREETING = "greeting"  # only a hello
@@ -251,6 +252,14 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"|chat ?bot|answering (?:service|machine)|virtual assistant|actual (?:person|human))\b",
         r"\bam i talking to a (?:real )?(?:person|human)\b",
         r"\bare you real\b|\bare you a real\b|\breal or\b.*\b(?:robot|computer|machine)\b",
+    ),
+    Intent.SHUTOFF: (
+        r"\b(?:should|do|can|how do|how can|where do) (?:i|we) (?:turn|shut|switch) (?:the |my |our )?(?:main )?"
+        r"(?:water )?(?:off|valve)\b",
+        r"\b(?:turn|shut|switch) (?:the |my |our )?(?:main |water )*(?:off|valve)\b.*\?",
+        r"\bwhere (?:is|would) (?:the |my |our )?(?:main |water )?(?:shut ?off|stop ?cock|valve)\b",
+        r"\bhow (?:do|can) (?:i|we) stop (?:the )?(?:water|leak|flooding)\b",
+        r"\bwhat should (?:i|we) do (?:until|till|in the meantime|while)\b",
     ),
     Intent.GOODBYE: (
         r"\b(?:good ?)?bye\b|\bbye ?bye\b|\bsee (?:you|ya)\b|\btake care\b|\bhave a (?:good|nice|great) (?:one|day)\b",

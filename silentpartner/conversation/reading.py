@@ -108,7 +108,7 @@ def read(text: str, context: ReadContext) -> Reading:
     today = context.now.astimezone(context.tz).date()
 
     yes, no = _yes_no(said, words)
-    asking = kinds & {Intent.PRICE, Intent.HOURS, Intent.SERVICES, Intent.AREA, Intent.ROBOT}
+    asking = kinds & {Intent.PRICE, Intent.HOURS, Intent.SERVICES, Intent.AREA, Intent.ROBOT, Intent.SHUTOFF}
     question = _is_question(said, words)
     # "do you work on tankless heaters?" names a fixture but is a question, not a problem at the caller's place
     describes = symptom_in(words) or (describes_problem(words) and not (question and asking))

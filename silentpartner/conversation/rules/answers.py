@@ -21,6 +21,9 @@ def answer_questions(c: Capabilities, r: Reading) -> list[Action]:
     lines: list[str] = []
     if r.has(Intent.ROBOT) and not r.has(Intent.PERSON):
         lines.append(c.line("robot"))
+    safety = c.business.emergencies.safety_line
+    if r.has(Intent.SHUTOFF) and safety and not r.water_running:  # (running water gets it from the flow)
+        lines.append(safety)
     if r.has(Intent.HOURS):
         lines.append(c.line("hours", hours=c.business.hours.describe()))
     if r.has(Intent.AREA):

@@ -31,7 +31,11 @@ _YES_NO_STATES = frozenset(s for s in State if expects(s) == "yes_no")
 
 
 def wants_to_leave(c: Capabilities, r: Reading) -> bool:
-    """ "Bye", "never mind", "I'll call back", "that's all": the caller is done, whatever was asked."""
+    """ "Bye", "never mind", "I'll call back", "that's all": the caller is done, whatever was asked. A plain
+    "no thanks" to a question that is not a yes/no question is the same."""
+    declined = r.no and r.has(Intent.THANKS) and not (r.intents - {Intent.THANKS, Intent.GOODBYE})
+    if declined and c.memory.state not in _YES_NO_STATES and c.memory.state != State.SLOT_CHOICE:
+        return True
     if not r.has(Intent.GOODBYE) or r.has(*_REQUESTS) or r.problem:
         return False
     if c.memory.state in _YES_NO_STATES and r.yes:
@@ -59,7 +63,7 @@ def on_need(c: Capabilities, r: Reading) -> list[Action] | None:
     if r.name and not r.intents and not r.problem and not r.says_a_time:
         m.details.name = r.name  # "Hi, this is John" before saying what they need
         return c.ask(State.NEED, "hi_name", first=r.name.split()[0])
-    if r.no and not r.intents and not r.problem:
+    if r.no and not (r.intents - {Intent.THANKS, Intent.GOODBYE}) and not r.problem:
         return c.goodbye()
     return None
 
