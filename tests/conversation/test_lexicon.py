@@ -25,6 +25,23 @@ def _intents(text: str) -> set[Intent]:
 
 
 PARAPHRASES: dict[Intent, list[str]] = {
+    Intent.SHUTOFF: [
+        "should I turn the water off?",
+        "do I shut the water off?",
+        "should we turn off the main?",
+        "how do I turn the water off",
+        "how can I shut off the water",
+        "where is the main shutoff?",
+        "where's the shut off valve",
+        "where is my water shutoff",
+        "where would the stop cock be",
+        "how do I stop the water",
+        "how can we stop the leak until you get here",
+        "what should I do until the plumber arrives",
+        "what should we do in the meantime",
+        "can I turn off the main valve myself?",
+        "should I switch the water off at the main?",
+    ],
     Intent.GAS: [
         "I smell gas in the kitchen",
         "there's a gas smell coming from the stove",
