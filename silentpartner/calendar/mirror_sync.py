@@ -33,6 +33,7 @@ from silentpartner.calendar.webhook_payloads import (
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
 from silentpartner.store.models import BookingRecord, WebhookEvent
+from silentpartner.webhook_fields import clean_text
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -104,7 +105,7 @@ async def process_delivery(runtime: Runtime, event_id: int) -> str:
             event = await session.get(WebhookEvent, event_id)
             if event is not None:
                 event.status = "failed" if error else status
-                event.error = error
+                event.error = clean_text(error, 4000)
                 event.processed_at = runtime.clock.now()
     return status
 
@@ -137,6 +138,17 @@ async def apply_change(runtime: Runtime, change: BookingChange, *, hint: str | N
     return "processed"
 
 
+# Where a mirror row came from (BookingRecord.source); a booking's metadata may claim anything.
+KNOWN_SOURCES = frozenset({"call", "sms", "cli", "simulate", "calcom", "webhook"})
+
+
+def _source(change: BookingChange) -> str:
+    claimed = change.metadata.get(META_SOURCE)
+    if claimed in KNOWN_SOURCES:
+        return claimed
+    return "call" if change.call_id else "calcom"
+
+
 def _upsert_row(
     session: AsyncSession,
     business: Business,
@@ -154,7 +166,7 @@ def _upsert_row(
             start_at=change.start or now,
             end_at=change.end or change.start or now,
             status=change.status,
-            source=change.metadata.get(META_SOURCE) or ("call" if change.call_id else "calcom"),
+            source=_source(change),
             call_sid=change.call_id,
             metadata_json=dict(change.metadata),
             created_at=now,

@@ -171,7 +171,7 @@ async def fail(
     job = await session.get(Job, job_id, with_for_update=_is_postgres(session))
     if job is None or job.status != RUNNING or (worker_id is not None and job.locked_by != worker_id):
         return None
-    job.last_error = error[:4000]
+    job.last_error = error.replace("\x00", "")[:4000]  # PostgreSQL text cannot hold NUL
     job.locked_by = None
     job.locked_until = None
     job.updated_at = now

@@ -104,6 +104,21 @@ async def test_delivery_status_callbacks_are_recorded(bench: Bench) -> None:
     assert not opt.textable  # a landline: no more texts to it
 
 
+async def test_status_callbacks_with_odd_error_codes_are_answered_and_the_code_not_stored(bench_any_db: Bench) -> None:
+    """`"²".isdigit()` is true and PostgreSQL's integer stops at 2**31 - 1: either was a 500."""
+    bench = bench_any_db
+    booking = await bench.book_online(WED_2PM)
+    await bench.webhook("BOOKING_CREATED", booking["uid"])
+    (sent,) = await bench.twilio.messages_arrive(1, to=CUSTOMER)
+    for code in ["²", "99999999999", "3000\uff16", "-1"]:
+        response = await bench.twilio.send_status_callback(sent.sid, "undelivered", error_code=code)
+        assert response.status_code == 204, code
+        (record,) = await bench.rows(MessageRecord, MessageRecord.sid == sent.sid)
+        assert record.status == "undelivered" and record.error_code is None, code
+    odd_status = await bench.twilio.send_status_callback(sent.sid, "delivered-" + "x" * 40)
+    assert odd_status.status_code == 400
+
+
 async def test_missed_call_text_back_and_the_reply_continues_by_text(local_bench: Bench) -> None:
     bench = local_bench
     caller = "+15035550155"
