@@ -2,7 +2,7 @@
 
 Nothing is bridged until `start.customParameters` carries an unused token minted for that call sid by
 the signed voice webhook; otherwise the socket is closed with 1008 (policy violation). Bad frames are
-logged and skipped; 10 in a row close the socket.
+skipped and logged once per burst (see the codec); 10 in a row close the socket.
 """
 
 from __future__ import annotations
@@ -78,8 +78,12 @@ async def _await_start(transport: StarletteTransport, codec: MediaStreamCodec) -
         if isinstance(event, Connected):
             continue
         bad += 1
-        reason = event.reason if isinstance(event, BadMessage) else f"unexpected {type(event).__name__} before start"
-        log_event(log, "media.bad_message", logging.WARNING, reason=reason, in_a_row=bad)
+        if not isinstance(event, BadMessage):
+            log_event(
+                log, "media.bad_message", logging.WARNING, reason=f"unexpected {type(event).__name__} before start"
+            )
+        elif event.first_of_burst:
+            log_event(log, "media.bad_message", logging.WARNING, reason=event.reason, earlier=event.previous_burst)
         if bad >= MAX_BAD_IN_A_ROW:
             await transport.close(INVALID_DATA)
             return None
