@@ -114,6 +114,11 @@ class InvalidRequest(CalendarError):
     pass
 
 
+class BookingNotConfirmed(CalendarError):
+    """The calendar answered a booking request with something other than the booking asked for (cancelled,
+    rejected, another time). Nothing was booked for the caller; whoever handles it tells the owner."""
+
+
 # -- the port ---------------------------------------------------------------------------------------
 
 
@@ -142,7 +147,8 @@ class CalendarPort(Protocol):
     async def release(self, hold_id: str) -> None: ...
 
     async def book(self, request: BookingRequest) -> Booking:
-        """Re-checks the time; raises SlotUnavailable (with alternatives where known)."""
+        """Re-checks the time; raises SlotUnavailable (with alternatives where known), or
+        BookingNotConfirmed when the calendar answers with anything but that booking at that time."""
         ...
 
     async def get_booking(self, uid: str) -> Booking: ...

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import update
 
+from silentpartner.calendar import patience
 from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging.inbound import InboundText, handle_text
 from silentpartner.messaging.sms import set_opt_out
@@ -64,7 +65,9 @@ def register(app: FastAPI) -> None:
             sid=twilio_sid(form.get("MessageSid") or form.get("SmsSid"), "SM", "MM"),
             opt_out_type=one_of(str(form.get("OptOutType", "")).upper(), frozenset({"STOP", "START", "HELP"})),
         )
-        await handle_text(runtime, text)
+        # Twilio waits about 15 s for this answer: a calendar rate limit fails fast, like on a call.
+        with patience.interactive():
+            await handle_text(runtime, text)
         return _twiml()
 
     @router.post("/twilio/sms-status")

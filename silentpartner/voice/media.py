@@ -13,6 +13,7 @@ import logging
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from silentpartner.calendar import patience
 from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
 from silentpartner.store.models import BookingRecord
@@ -149,7 +150,9 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         timing=timing_from(runtime.services),
     )
     try:
-        await call.run()
+        # A caller cannot wait out a calendar's rate limit: fail fast and offer a callback instead.
+        with patience.interactive():
+            await call.run()
     finally:
         await transport.close(1000)
 

@@ -331,6 +331,20 @@ async def test_calendar_down_when_c_arrives_gets_a_plain_answer(bench: Bench) ->
     )
 
 
+async def test_a_rate_limited_calendar_gets_a_plain_answer_at_once_not_after_the_block(bench: Bench) -> None:
+    """Twilio waits about 15 s for our answer; Cal.com blocks a key for 60 s. The text is answered at once
+    (and the owner told) instead of waiting the block out."""
+    assert bench.calcom is not None
+    await bench.book_online(WED_2PM)
+    bench.calcom.inject("GET", "/v2/bookings", "429", reset_seconds=60)
+    response = await bench.text_in("C")
+    assert response.status_code == 200
+    assert bench.calcom.requests_to("GET", "/v2/bookings") == 1  # no retry after a minute's wait
+    assert bench.twilio.messages_to(CUSTOMER)[-1].body.startswith("Sorry, something went wrong on our side.")
+    owner = bench.twilio.messages_to(bench.business.owner_mobile)[-1].body
+    assert "wants to cancel their visit by text, but the calendar could not be reached" in owner
+
+
 async def test_a_retried_inbound_webhook_is_handled_once(bench: Bench) -> None:
     await bench.book_online(WED_2PM)
     await bench.text_in("C", sid="SM" + "5" * 32)
