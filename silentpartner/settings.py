@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from silentpartner.store.urls import normalise_database_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./silentpartner.db"
 
 
@@ -83,15 +85,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value[len("postgres://") :]
-        if value.startswith("postgresql://"):
-            value = "postgresql+asyncpg://" + value[len("postgresql://") :]
-        if value.startswith("sqlite:///"):
-            value = "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
-            raise ValueError("expected sqlite+aiosqlite:///path.db or postgresql://user@host:5432/dbname")
-        return value
+        return normalise_database_url(value)
 
     @field_validator("log_level")
     @classmethod
