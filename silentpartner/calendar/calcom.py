@@ -327,7 +327,7 @@ class CalcomCalendar:
         params = self._event_type_filter()
         params += [("status", "upcoming"), ("status", "unconfirmed")]
         if include_past:
-            params.append(("status", "past"))
+            params += [("status", "past"), ("status", "cancelled")]
         if name:
             params.append(("attendeeName", name))
         params.append(("sortStart", "asc"))

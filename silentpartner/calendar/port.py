@@ -154,7 +154,8 @@ class CalendarPort(Protocol):
     async def get_booking(self, uid: str) -> Booking: ...
 
     async def bookings_for_phone(self, phone: str, *, include_past: bool = False) -> list[Booking]:
-        """Active bookings tied to this E.164 number, upcoming first."""
+        """Active bookings tied to this E.164 number, upcoming first; with `include_past`, the whole
+        history: past ones and cancelled, rejected or rescheduled ones too (each with its status)."""
         ...
 
     async def bookings_between(self, start: datetime, end: datetime) -> list[Booking]:

@@ -645,6 +645,15 @@ async def test_a_create_answered_with_another_booking_is_not_a_booking(cal, fake
     assert await cal.book(request(start=local(2026, 11, 25, 11)))  # the next one goes through
 
 
+async def test_the_whole_history_includes_cancelled_bookings(cal, fake):
+    kept = await cal.book(request(start=local(2026, 11, 26, 9)))
+    dropped = await cal.book(request(start=local(2026, 11, 26, 11)))
+    await cal.cancel(dropped.uid, "changed plans")
+    assert [b.uid for b in await cal.bookings_for_phone(CALLER)] == [kept.uid]
+    history = {b.uid: b.status for b in await cal.bookings_for_phone(CALLER, include_past=True)}
+    assert history == {kept.uid: "accepted", dropped.uid: "cancelled"}
+
+
 async def test_bookings_updated_since_for_reconcile(cal, clock):
     a = await cal.book(request())
     await cal.book(request(start=local(2026, 11, 26, 9)))
