@@ -99,3 +99,32 @@ def test_without_a_token_twilio_webhooks_are_refused_and_with_one_checked(monkey
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok")
     monkeypatch.setenv("TWILIO_ALLOW_UNSIGNED", "true")
     assert load_settings(_env_file=None).twilio_signing == "checked"  # a token always wins
+
+
+def test_extra_fields_reach_the_json_log_masked() -> None:
+    """`log.warning("tool.timeout", extra={...})` used to lose its fields: the tool and the call id."""
+    import json
+    import logging
+
+    from silentpartner.logs import JsonFormatter, log_event
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.extra_fields")
+    logger.addHandler(Keep())
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.warning("tool.timeout", extra={"tool": "book", "call_id": "CA1", "caller": "+15035551234"})
+    log_event(logger, "call.started", sid="CA2", attempts=2)
+    first, second = (json.loads(JsonFormatter().format(r)) for r in records)
+    assert (first["event"], first["tool"], first["call_id"], first["caller"]) == (
+        "tool.timeout",
+        "book",
+        "CA1",
+        "***1234",
+    )
+    assert (second["sid"], second["attempts"]) == ("CA2", 2) and "fields" not in second
