@@ -93,7 +93,9 @@ class WeeklyHours(BaseModel):
 
     def describe(self) -> str:
         """'Monday to Friday 8 AM to 5 PM, Saturday 9 AM to 1 PM, closed Sunday' style summary."""
-        return describe_weekly_hours(self)
+        return describe_weekly_hours(
+            [[(span.start_minutes, span.end_minutes) for span in self.for_weekday(day)] for day in range(7)]
+        )
 
 
 class Service(BaseModel):
