@@ -23,7 +23,6 @@ from silentpartner.calendar.booking_jobs import (
     schedule_review_after_meeting,
 )
 from silentpartner.calendar.calcom_json import META_SOURCE
-from silentpartner.calendar.registry import SLOT_CACHE_SERVICE
 from silentpartner.calendar.webhook_payloads import (
     BOOKING_TRIGGERS,
     SELF_CONFIRMING_SOURCES,
@@ -132,9 +131,8 @@ async def apply_change(runtime: Runtime, change: BookingChange, *, hint: str | N
         row = _upsert_row(session, business, change, row, old, now)
         await session.flush()
         await _effects(session, business, change, row, old, previous_status, previous_start, now, notify)
-    cache = runtime.services.get(SLOT_CACHE_SERVICE)
-    if cache is not None:
-        cache.invalidate(business.slug)
+    if runtime.slot_cache is not None:
+        runtime.slot_cache.invalidate(business.slug)
     return "processed"
 
 

@@ -18,7 +18,7 @@ from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
 from silentpartner.store.models import BookingRecord
 from silentpartner.voice import records, tokens
-from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, LiveCall, timing_from
+from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
 from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
 from silentpartner.voice.warmup import call_control, speech_engine
 
@@ -147,7 +147,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         control=call_control(runtime),
         db=runtime.db,
         clock=runtime.clock,
-        timing=timing_from(runtime.services),
+        timing=runtime.call_timing or CallTiming(),
     )
     try:
         # A caller cannot wait out a calendar's rate limit: fail fast and offer a callback instead.

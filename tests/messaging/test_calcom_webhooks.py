@@ -282,7 +282,7 @@ async def test_an_oversized_body_is_refused(bench: Bench) -> None:
 
 
 async def test_a_booking_change_refreshes_the_slot_cache(bench: Bench) -> None:
-    cache = bench.runtime.services["slot_cache"]
+    cache = bench.runtime.slot_cache
     assert bench.calcom is not None
     await bench._on_app_loop(lambda: cache.warm(bench.business.slug))
     before = bench.calcom.requests_to("GET", "/v2/slots")
