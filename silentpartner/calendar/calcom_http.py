@@ -101,10 +101,6 @@ class RateLimiter:
     def pause_for(self, seconds: float) -> None:
         self.pause_until(self._monotonic() + seconds)
 
-    @property
-    def sent_times(self) -> list[float]:
-        return list(self._sent)
-
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take a place in the window, waiting for one if needed; `RateLimited` if that is over `max_wait`."""
         deadline = None if max_wait is None else self._monotonic() + max_wait

@@ -193,26 +193,6 @@ async def fail(
     return job.status
 
 
-async def retry_later(
-    session: AsyncSession, job_id: int, *, run_at: datetime, now: datetime, worker_id: str | None = None
-) -> bool:
-    """Put a claimed job back without counting the attempt (e.g. waiting for something that is not ready)."""
-    query = update(Job).where(Job.id == job_id, Job.status == RUNNING)
-    if worker_id is not None:
-        query = query.where(Job.locked_by == worker_id)
-    result = await session.execute(
-        query.values(
-            status=PENDING,
-            run_at=_utc(run_at),
-            attempts=Job.attempts - 1,
-            locked_by=None,
-            locked_until=None,
-            updated_at=_utc(now),
-        )
-    )
-    return (result.rowcount or 0) > 0
-
-
 async def drop(session: AsyncSession, dedupe_key: str, *, now: datetime | None = None) -> bool:
     """Drop a pending job by its dedupe key (a cancelled booking's reminder). True when one was dropped."""
     result = await session.execute(
@@ -301,11 +281,6 @@ async def purge_finished(session: AsyncSession, *, before: datetime) -> int:
     """Delete done and dropped jobs last touched before `before` (parked ones stay for the owner)."""
     result = await session.execute(delete(Job).where(Job.status.in_([DONE, DROPPED]), Job.updated_at < _utc(before)))
     return result.rowcount or 0
-
-
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the earliest pending job is due (lets a worker sleep exactly until then)."""
-    return await session.scalar(select(Job.run_at).where(Job.status == PENDING).order_by(Job.run_at).limit(1))
 
 
 def _is_postgres(session: AsyncSession) -> bool:
