@@ -654,6 +654,32 @@ async def test_the_whole_history_includes_cancelled_bookings(cal, fake):
     assert history == {kept.uid: "accepted", dropped.uid: "cancelled"}
 
 
+async def test_what_someone_typed_on_the_booking_page_is_stored_safely(fake, business, http, any_db, clock, vtime):
+    """PostgreSQL text cannot hold NUL: a name typed with one on Cal.com's page reached the mirror as is."""
+    cal = make_calendar(fake, business, http, any_db, clock, vtime)
+    response = await http.post(
+        fake.url + "/v2/bookings",
+        headers={"Authorization": f"Bearer {KEY}", "cal-api-version": "2024-08-13"},
+        json={
+            "start": "2026-11-25T17:00:00.000Z",
+            "eventTypeId": 105,
+            "attendee": {
+                "name": "Pat\u0000 " + "Jones" * 100,
+                "timeZone": "America/Los_Angeles",
+                "phoneNumber": CALLER,
+            },
+            "metadata": {"silentpartnerSource": "x" * 40, "note": "a\u0000b"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    uid = response.json()["data"]["uid"]
+    cancelled = await cal.cancel(uid, "owner cancelled")
+    assert cancelled.name is not None and cancelled.name.startswith("Pat Jones") and len(cancelled.name) == 200
+    async with any_db.session() as session:
+        (row,) = (await session.execute(select(BookingRecord))).scalars()
+    assert (row.attendee_name, row.source, row.metadata_json["note"]) == (cancelled.name, "calcom", "ab")
+
+
 async def test_bookings_updated_since_for_reconcile(cal, clock):
     a = await cal.book(request())
     await cal.book(request(start=local(2026, 11, 26, 9)))
