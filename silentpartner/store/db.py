@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from silentpartner.store.problems import DatabaseUnavailable, explain, first_line
+from silentpartner.store.problems import DatabaseUnavailable, explain, first_line, sqlite_folder_problem
 from silentpartner.store.urls import normalise_database_url, without_password
 
 POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: too long to learn a host is wrong
@@ -62,6 +62,9 @@ class Database:
 
     async def check(self) -> None:
         """Connect once; `DatabaseUnavailable` (one actionable line) when that fails."""
+        problem = sqlite_folder_problem(self.url) if self.is_sqlite else None
+        if problem is not None:
+            raise DatabaseUnavailable(problem)
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))

@@ -7,6 +7,7 @@ never imported here.
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -38,6 +39,25 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def sqlite_folder_problem(url: str) -> str | None:
+    """Why the SQLite file at `url` cannot be created or opened for its folder's sake, or None.
+
+    Asked before connecting: aiosqlite, when its connect fails, stops its thread without waiting for it,
+    and that thread then writes a traceback if the event loop has closed in the meantime."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    folder = path.parent
+    if not folder.is_dir():
+        why = "does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        why = "cannot be written to"
+    else:
+        return None
+    return f"database: cannot open the SQLite file {path}: its folder {folder} {why}; create it or fix the URL"
+
+
 def _where(url: str) -> str:
     parsed = make_url(url)
     return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
@@ -50,10 +70,7 @@ def explain(exc: BaseException, url: str) -> str | None:
     shown = without_password(url)
     if url.startswith("sqlite"):
         if any("unable to open database file" in str(e) for e in chain):
-            path = Path(make_url(url).database or "")
-            folder = path.parent if str(path.parent) else Path(".")
-            why = "does not exist" if not folder.exists() else "cannot be written to"
-            return f"database: cannot open the SQLite file {path}: its folder {folder} {why}; create it or fix the URL"
+            return sqlite_folder_problem(url) or f"database: cannot open the SQLite file {make_url(url).database}"
         return None
     where = _where(url)
     user = make_url(url).username or "(none)"
