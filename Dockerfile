@@ -7,14 +7,17 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends espeak-ng curl \
     && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --create-home --uid 10001 app
+RUN useradd --create-home --uid 10001 app \
+    && mkdir /data && chown app:app /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY silentpartner ./silentpartner
 RUN pip install ".[postgres,speech]"
 
 USER app
-ENV DATABASE_URL=sqlite+aiosqlite:////home/app/silentpartner.db
+# Without PostgreSQL the database is a SQLite file in /data: mount a volume there to keep it.
+ENV DATABASE_URL=sqlite+aiosqlite:////data/silentpartner.db
+VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/readyz || exit 1

@@ -90,6 +90,7 @@ class AppProcess:
         for name in list(env):
             if name.startswith(("TWILIO_", "CALCOM_", "OPENAI_", "BUSINESS")):
                 env.pop(name)
+        env["TWILIO_ALLOW_UNSIGNED"] = "true"  # the simulated Twilio below posts unsigned, on loopback
         command = [sys.executable, "-m", "uvicorn", "--factory", "silentpartner.app:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         self.process = subprocess.Popen(command, env=env, cwd=workdir, stderr=subprocess.DEVNULL)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from silentpartner import __version__
+from silentpartner.access_log import AccessLog
 from silentpartner.business import Businesses, load_businesses
 from silentpartner.clock import Clock, SystemClock
 from silentpartner.http_limits import BodySizeLimit
@@ -82,6 +83,7 @@ def create_app(
         title="Silent Partner", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: it logs the refusals too
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from silentpartner.phones import InvalidPhoneNumber, to_e164, try_e164
+from silentpartner.phones import InvalidPhoneNumber, lacks_area_code, to_e164, try_e164
 from silentpartner.speech_text import describe_weekly_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -93,7 +93,9 @@ class WeeklyHours(BaseModel):
 
     def describe(self) -> str:
         """'Monday to Friday 8 AM to 5 PM, Saturday 9 AM to 1 PM, closed Sunday' style summary."""
-        return describe_weekly_hours(self)
+        return describe_weekly_hours(
+            [[(span.start_minutes, span.end_minutes) for span in self.for_weekday(day)] for day in range(7)]
+        )
 
 
 class Service(BaseModel):
@@ -140,6 +142,8 @@ class TeamMember(BaseModel):
 
 
 def _e164(value: str) -> str:
+    if lacks_area_code(value):
+        raise ValueError(f"{value!r} has no area code; write the whole number in E.164 form, like +15035550100")
     try:
         normalised = to_e164(value)
     except InvalidPhoneNumber as exc:
@@ -486,7 +490,8 @@ def _format_error(source: str, text: str, exc: ValidationError) -> str:
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    business: tuple[Business, ...] = Field(min_length=1)
+    # No min_length here: pydantic would report it as well as the real error of a file's only business.
+    business: tuple[Business, ...] = ()
 
 
 def parse_businesses(text: str, source: str = "businesses.toml") -> Businesses:
@@ -498,6 +503,8 @@ def parse_businesses(text: str, source: str = "businesses.toml") -> Businesses:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:
         raise BusinessConfigError(_format_error(source, text, exc)) from None
+    if not parsed.business:
+        raise BusinessConfigError(f"{source}: no [[business]] table: declare at least one business")
     return Businesses(parsed.business)
 
 

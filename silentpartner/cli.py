@@ -1,5 +1,9 @@
 """The `silentpartner` command: serve · db upgrade · doctor · and what the packages add
-(simulate, calendar, setup). Each package module in `COMMAND_MODULES` has `register(subparsers)`."""
+(simulate, calendar, setup). Each package module in `COMMAND_MODULES` has `register(subparsers)`.
+
+An operator's mistake (a setting, the businesses file, a database that cannot be opened or reached) ends
+the command with one line on stderr naming the problem and the fix, and exit status 2; never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ import importlib
 import sys
 
 from silentpartner.business import BusinessConfigError
-from silentpartner.settings import ConfigError, load_settings
+from silentpartner.settings import ConfigError, Settings, load_settings
+from silentpartner.store.problems import DatabaseUnavailable
+
+OPERATOR_ERRORS = (ConfigError, BusinessConfigError, DatabaseUnavailable)
 
 MAX_WEBSOCKET_FRAME = 64 * 1024
 
@@ -30,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
-    except (ConfigError, BusinessConfigError) as exc:
+    except OPERATOR_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -78,10 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = load_settings()
-    from silentpartner.business import load_businesses
+    from silentpartner.logs import configure_logging
 
-    load_businesses(settings)  # fail fast on a broken businesses file, before uvicorn starts
+    settings = load_settings()
+    _preflight(settings)
+    # uvicorn's own lines (startup, errors) go through the same JSON log; requests are logged by the app.
+    configure_logging(settings.log_level)
     uvicorn.run(
         "silentpartner.app:create_app",
         factory=True,
@@ -90,12 +99,39 @@ def _serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         workers=None if args.reload else args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips="*",
         # Twilio media messages are well under 1 KB; refuse huge frames before buffering them.
         ws_max_size=MAX_WEBSOCKET_FRAME,
     )
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """What would otherwise fail inside the server's startup, as a traceback: the businesses file, each
+    Cal.com business's key, and the database (opened and migrated here, once, before uvicorn starts)."""
+    from silentpartner.business import load_businesses
+    from silentpartner.calendar.calcom import api_key_for
+    from silentpartner.store import migrate
+    from silentpartner.store.db import Database
+
+    for business in load_businesses(settings):
+        if business.calendar == "calcom" and not api_key_for(business, settings):
+            raise ConfigError(
+                f"{business.calcom_api_key_env}: business {business.slug} uses Cal.com but the key is not set; "
+                "create an API key in Cal.com (Settings > Developer > API keys) and set it"
+            )
+
+    async def migrate_once() -> None:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+        finally:
+            await db.close()
+
+    asyncio.run(migrate_once())
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -118,18 +154,11 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 
 def _doctor(_args: argparse.Namespace) -> int:
     from silentpartner import doctor
-    from silentpartner.app import open_runtime
+    from silentpartner.business import load_businesses
 
     settings = load_settings()
-
-    async def run() -> int:
-        runtime = await open_runtime(settings, migrate_db=False)
-        try:
-            findings = await doctor.run_doctor(runtime)
-        finally:
-            await runtime.close()
-        print(doctor.render(findings))
-        print(doctor.summarize(runtime.businesses, findings))
-        return 1 if any(f.level == "fail" for f in findings) else 0
-
-    return asyncio.run(run())
+    businesses = load_businesses(settings)
+    findings = asyncio.run(doctor.diagnose(settings, businesses))
+    print(doctor.render(findings))
+    print(doctor.summarize(businesses, findings))
+    return 1 if any(f.level == "fail" for f in findings) else 0

@@ -1,29 +1,28 @@
 """`silentpartner doctor`: is this deployment configured so that calls will work?
 
-Checks settings, then each business (timezone, numbers, services, team), then, where keys are present,
-the outside services (packages add checks to `CHECKS`). Every finding that is not OK says what to do.
+Checks settings (Twilio signing, the quick start's variables), then each business (timezone, numbers,
+services, team), then the database (reachable, migrated), then, where keys are present, the outside
+services (packages add checks to `CHECKS`). Every finding that is not OK says what to do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
 from silentpartner.business import Business, Businesses
 from silentpartner.calendar.calcom_doctor import check_calcom
-from silentpartner.runtime import Runtime
+from silentpartner.clock import Clock, SystemClock
+from silentpartner.findings import Finding
+from silentpartner.phones import timezone_of
+from silentpartner.runtime import Runtime, new_http_client
 from silentpartner.settings import Settings
+from silentpartner.store import migrate
+from silentpartner.store.db import Database
+from silentpartner.store.problems import DatabaseUnavailable
 from silentpartner.twilio_api import make_twilio_client
 
-
-@dataclass(frozen=True)
-class Finding:
-    level: Literal["ok", "warn", "fail"]
-    subject: str
-    message: str
-
+__all__ = ["CHECKS", "Check", "Finding", "diagnose", "render", "summarize"]
 
 Check = Callable[[Runtime], Awaitable[list[Finding]]]
 
@@ -43,6 +42,7 @@ def check_settings(settings: Settings) -> list[Finding]:
         )
     else:
         out.append(Finding("ok", "PUBLIC_URL", f"{settings.public_url} (local only; set an https URL to go live)"))
+    out += check_twilio_signing(settings)
     if settings.calcom_api_key and not settings.calcom_webhook_secret:
         level = "warn" if settings.calcom_allow_unsigned_webhooks else "fail"
         out.append(
@@ -85,6 +85,70 @@ def check_settings(settings: Settings) -> list[Finding]:
                 "sent (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to take real calls)",
             )
         )
+    return out + check_quick_start(settings)
+
+
+def check_twilio_signing(settings: Settings) -> list[Finding]:
+    """Twilio webhooks fail closed: without TWILIO_AUTH_TOKEN they are refused unless explicitly allowed
+    unsigned, which the settings only permit on a loopback PUBLIC_URL."""
+    mode = settings.twilio_signing
+    if mode == "checked":
+        return [Finding("ok", "Twilio signing", "every Twilio webhook must carry a valid X-Twilio-Signature")]
+    if mode == "unsigned-allowed":
+        return [
+            Finding(
+                "warn",
+                "TWILIO_ALLOW_UNSIGNED",
+                "unsigned Twilio webhooks are accepted (this machine only); set TWILIO_AUTH_TOKEN before going live",
+            )
+        ]
+    if settings.public_url_is_loopback:
+        return []  # local only and nothing accepted: the quick start, not a problem
+    return [
+        Finding(
+            "fail",
+            "TWILIO_AUTH_TOKEN",
+            f"not set while PUBLIC_URL is {settings.public_url}: every Twilio webhook is refused, so calls and "
+            "texts go unanswered; set TWILIO_AUTH_TOKEN (Twilio console > Account > API keys & tokens)",
+        )
+    ]
+
+
+def check_quick_start(settings: Settings) -> list[Finding]:
+    """One business from the environment (BUSINESS_NAME, no BUSINESSES_FILE): what it silently assumes."""
+    if not settings.business_name or settings.businesses_file is not None:
+        return []
+    subject = "quick start"
+    out = []
+    if not settings.business_timezone:
+        guess = timezone_of(settings.business_number or "")
+        hint = f" (a {settings.business_number} number is in {guess})" if guess else ""
+        out.append(
+            Finding(
+                "warn",
+                "BUSINESS_TIMEZONE",
+                f"not set: {settings.business_name} keeps America/Los_Angeles hours and times{hint}; "
+                "set BUSINESS_TIMEZONE to an IANA zone such as America/Denver",
+            )
+        )
+    has_ids = settings.calcom_event_type_id is not None or bool(settings.calcom_event_type_ids)
+    if settings.calcom_api_key and not has_ids:
+        out.append(
+            Finding(
+                "warn",
+                "CALCOM_EVENT_TYPE_ID",
+                f"not set: {settings.business_name} books on the embedded calendar, not Cal.com; set "
+                "CALCOM_EVENT_TYPE_ID (or CALCOM_EVENT_TYPE_IDS=service-call=123,estimate=456)",
+            )
+        )
+    elif has_ids and not settings.calcom_api_key:
+        out.append(
+            Finding(
+                "warn",
+                subject,
+                "CALCOM_EVENT_TYPE_ID is set but CALCOM_API_KEY is not: bookings go on the embedded calendar",
+            )
+        )
     return out
 
 
@@ -119,6 +183,39 @@ def check_business(business: Business, today: date) -> list[Finding]:
     else:
         out.append(Finding("ok", subject, "calendar: embedded local calendar"))
     return out
+
+
+async def check_database(db: Database) -> list[Finding]:
+    """Reachable, and at the newest migration (serve and `db upgrade` migrate; an unknown revision is newer
+    code's, which this version must not run against)."""
+    try:
+        await db.check()
+    except DatabaseUnavailable as exc:
+        return [Finding("fail", "database", str(exc))]
+    kind = "SQLite" if db.is_sqlite else "PostgreSQL"
+    current, head = await migrate.current_revision(db), migrate.head_revision()
+    if current == head:
+        return [Finding("ok", "database", f"{kind} reachable, schema at revision {head}")]
+    if current is None:
+        return [
+            Finding("warn", "database", f"{kind} reachable but empty: `silentpartner db upgrade` (or serve) creates it")
+        ]
+    if current in migrate.known_revisions():
+        return [
+            Finding(
+                "warn",
+                "database",
+                f"schema at revision {current}, behind {head}: `silentpartner db upgrade` (or serve) brings it up",
+            )
+        ]
+    return [
+        Finding(
+            "fail",
+            "database",
+            f"schema at revision {current}, which this version does not know (a newer release migrated it): "
+            "run that release, or restore a matching backup",
+        )
+    ]
 
 
 async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
@@ -159,13 +256,28 @@ async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
 CHECKS: list[Check] = [check_twilio_numbers, check_calcom]
 
 
-async def run_doctor(runtime: Runtime, extra: list[Check] | None = None) -> list[Finding]:
-    findings = check_settings(runtime.settings)
-    today = runtime.clock.now().date()
-    for business in runtime.businesses:
+async def diagnose(
+    settings: Settings, businesses: Businesses, clock: Clock | None = None, extra: list[Check] | None = None
+) -> list[Finding]:
+    """Every finding, in the order they are printed."""
+    clock = clock or SystemClock()
+    findings = check_settings(settings)
+    today = clock.now().date()
+    for business in businesses:
         findings += check_business(business, today)
-    for check in [*CHECKS, *(extra or [])]:
-        findings += await check(runtime)
+    try:
+        db = Database(settings.database_url)
+    except DatabaseUnavailable as exc:
+        findings.append(Finding("fail", "database", str(exc)))
+        findings.append(Finding("warn", "outside services", "not checked until the database can be opened"))
+        return findings
+    runtime = Runtime(settings=settings, businesses=businesses, db=db, http=new_http_client(), clock=clock)
+    try:
+        findings += await check_database(db)
+        for check in [*CHECKS, *(extra or [])]:
+            findings += await check(runtime)
+    finally:
+        await runtime.close()
     return findings
 
 

@@ -33,6 +33,11 @@ def mask(text: str) -> str:
     return _ADDRESS.sub("[address]", text)
 
 
+# What every LogRecord carries; anything else on a record came from `extra={...}` and is logged as a field.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "fields"}
+_STANDARD |= {"color_message"}  # uvicorn's ANSI-coloured copy of its message
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -45,10 +50,10 @@ class JsonFormatter(logging.Formatter):
             value = var.get()
             if value:
                 entry[key] = value
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            for key, value in extra.items():
-                entry[key] = mask(value) if isinstance(value, str) else value
+        fields = getattr(record, "fields", None)
+        extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        for key, value in {**extra, **(fields if isinstance(fields, dict) else {})}.items():
+            entry[key] = mask(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exc"] = mask(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
@@ -65,5 +70,6 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: object) -> None:
-    """Log one structured event: `log_event(log, "call.started", sid=..., business=...)`."""
+    """Log one structured event: `log_event(log, "call.started", sid=..., business=...)`. (Plain
+    `log.warning("event", extra={...})` works too: the formatter keeps every extra field.)"""
     logger.log(level, event, extra={"fields": fields})

@@ -1,5 +1,6 @@
 """What a running process holds: settings, businesses, database, shared HTTP client, clock, and the
-components other packages attach (calendars, SMS sender, speech engine, job worker).
+parts other packages attach (calendars and their slot cache, the speech engine, Twilio call control,
+call timing, the SMS sender), each in a typed field of its own.
 
 Components are started in order by the app's lifespan (and by the CLI commands that need them) and
 stopped in reverse. A component is anything with `async start(runtime)` and `async stop()`.
@@ -12,7 +13,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -20,6 +21,14 @@ from silentpartner.business import Businesses
 from silentpartner.clock import Clock, SystemClock
 from silentpartner.settings import Settings
 from silentpartner.store.db import Database
+
+if TYPE_CHECKING:  # the types of what components attach; none of these modules imports this one
+    from silentpartner.calendar.cache import SlotCache
+    from silentpartner.calendar.port import CalendarPort
+    from silentpartner.messaging.sms import SmsSender
+    from silentpartner.voice.call import CallTiming
+    from silentpartner.voice.control import TwilioCallControl
+    from silentpartner.voice.engines import SpeechEngine
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +52,14 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     # This process among the instances sharing the database (it marks the calls it holds).
     instance_id: str = field(default_factory=new_instance_id)
-    # Filled by components at start; keyed by business slug where per-business.
-    calendars: dict[str, Any] = field(default_factory=dict)
+    # Filled by components at start (or by a test, or a deployment's own component).
+    calendars: dict[str, CalendarPort] = field(default_factory=dict)  # by business slug, behind the slot cache
+    slot_cache: SlotCache | None = None  # the calendar component's
+    speech: SpeechEngine | None = None  # a cloud or test engine; None: the process's offline engine
+    call_control: TwilioCallControl | None = None  # the voice component's (made on first use without it)
+    call_timing: CallTiming | None = None  # None: CallTiming's defaults
+    sms: SmsSender | None = None  # made on first use (messaging.sms.sender_for), closed by the job worker
+    # Only "chat_brain_factory" (brains.py).
     services: dict[str, Any] = field(default_factory=dict)
     components: list[Component] = field(default_factory=list)
 

@@ -6,13 +6,16 @@ A missing or malformed value fails at start with one line naming the variable an
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from silentpartner.store.urls import normalise_database_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./silentpartner.db"
 
@@ -37,6 +40,9 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str | None = None
+    # Accept Twilio webhooks without a signature when no TWILIO_AUTH_TOKEN is set. Local tools and tests
+    # only: allowed with a loopback PUBLIC_URL, refused at start otherwise.
+    twilio_allow_unsigned: bool = False
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -86,15 +92,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value[len("postgres://") :]
-        if value.startswith("postgresql://"):
-            value = "postgresql+asyncpg://" + value[len("postgresql://") :]
-        if value.startswith("sqlite:///"):
-            value = "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
-            raise ValueError("expected sqlite+aiosqlite:///path.db or postgresql://user@host:5432/dbname")
-        return value
+        return normalise_database_url(value)
 
     @field_validator("call_stale_after_seconds")
     @classmethod
@@ -111,6 +109,34 @@ class Settings(BaseSettings):
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
         return value
+
+    @model_validator(mode="after")
+    def _unsigned_twilio_only_on_loopback(self) -> Settings:
+        if self.twilio_allow_unsigned and not self.public_url_is_loopback:
+            raise ValueError(
+                f"TWILIO_ALLOW_UNSIGNED: only allowed when PUBLIC_URL is this machine (http://127.0.0.1:8000), "
+                f"not {self.public_url}; set TWILIO_AUTH_TOKEN instead"
+            )
+        return self
+
+    @property
+    def public_url_is_loopback(self) -> bool:
+        """PUBLIC_URL names this machine (127.0.0.0/8, ::1, localhost): nothing outside can reach it."""
+        host = urlsplit(self.public_url).hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def twilio_signing(self) -> Literal["checked", "unsigned-allowed", "refused"]:
+        """How Twilio webhooks are checked: against TWILIO_AUTH_TOKEN; accepted unsigned (loopback, by
+        choice); or, with neither, refused, so an unconfigured instance can never be driven by forgeries."""
+        if self.twilio_auth_token is not None and self.twilio_auth_token.get_secret_value():
+            return "checked"
+        return "unsigned-allowed" if self.twilio_allow_unsigned else "refused"
 
     @property
     def public_host(self) -> str:
@@ -137,9 +163,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{field.upper()}: {message}") from None
+        if not first["loc"]:  # a rule across variables: its message names them
+            raise ConfigError(message) from None
+        raise ConfigError(f"{str(first['loc'][0]).upper()}: {message}") from None
 
 
 @lru_cache(maxsize=1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from silentpartner.business import WeeklyHours
+# A week's opening hours as plain numbers, Monday first: each day's spans as (start, end) minutes after
+# midnight. Plain, so this module needs nothing from `business` (which reads its hours through here).
+WeekSpans = Sequence[Sequence[tuple[int, int]]]
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -59,11 +60,11 @@ def text_slot(start: datetime) -> str:
     return f"{start:%a %b} {start.day} at {h12}:{start.minute:02d} {'AM' if start.hour < 12 else 'PM'}"
 
 
-def describe_weekly_hours(hours: WeeklyHours) -> str:
+def describe_weekly_hours(week: WeekSpans) -> str:
     groups: list[tuple[list[int], str]] = []
     for weekday in range(7):
-        spans = hours.for_weekday(weekday)
-        label = " and ".join(f"{clock(s.start_minutes)} to {clock(s.end_minutes)}" for s in spans) or "closed"
+        spans = week[weekday]
+        label = " and ".join(f"{clock(start)} to {clock(end)}" for start, end in spans) or "closed"
         if groups and groups[-1][1] == label and groups[-1][0][-1] == weekday - 1:
             groups[-1][0].append(weekday)
         else:

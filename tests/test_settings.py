@@ -75,3 +75,62 @@ def test_logs_mask_phone_numbers_and_addresses() -> None:
     masked = mask("caller +15035551234 at 123 Main Street said (503) 555-9876")
     assert "5551234" not in masked and "555-9876" not in masked and "Main Street" not in masked
     assert "***1234" in masked and "***9876" in masked
+
+
+@pytest.mark.parametrize(
+    ("public_url", "allowed"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("https://sp.example.com", False),
+        ("http://10.0.0.5:8000", False),
+        ("http://127.0.0.1.example.com", False),
+    ],
+)
+def test_unsigned_twilio_webhooks_are_only_allowed_on_this_machine(
+    monkeypatch: pytest.MonkeyPatch, public_url: str, allowed: bool
+) -> None:
+    monkeypatch.setenv("PUBLIC_URL", public_url)
+    monkeypatch.setenv("TWILIO_ALLOW_UNSIGNED", "true")
+    if allowed:
+        assert load_settings(_env_file=None).twilio_signing == "unsigned-allowed"
+        return
+    with pytest.raises(ConfigError, match=r"^TWILIO_ALLOW_UNSIGNED: only allowed when PUBLIC_URL is this machine"):
+        load_settings(_env_file=None)
+
+
+def test_without_a_token_twilio_webhooks_are_refused_and_with_one_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).twilio_signing == "refused"
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok")
+    monkeypatch.setenv("TWILIO_ALLOW_UNSIGNED", "true")
+    assert load_settings(_env_file=None).twilio_signing == "checked"  # a token always wins
+
+
+def test_extra_fields_reach_the_json_log_masked() -> None:
+    """`log.warning("tool.timeout", extra={...})` used to lose its fields: the tool and the call id."""
+    import json
+    import logging
+
+    from silentpartner.logs import JsonFormatter, log_event
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.extra_fields")
+    logger.addHandler(Keep())
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.warning("tool.timeout", extra={"tool": "book", "call_id": "CA1", "caller": "+15035551234"})
+    log_event(logger, "call.started", sid="CA2", attempts=2)
+    first, second = (json.loads(JsonFormatter().format(r)) for r in records)
+    assert (first["event"], first["tool"], first["call_id"], first["caller"]) == (
+        "tool.timeout",
+        "book",
+        "CA1",
+        "***1234",
+    )
+    assert (second["sid"], second["attempts"]) == ("CA2", 2) and "fields" not in second

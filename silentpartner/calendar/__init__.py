@@ -6,6 +6,7 @@ Always imported as `silentpartner.calendar` (a top-level `calendar` would shadow
 
 from silentpartner.calendar.port import (
     Booking,
+    BookingNotConfirmed,
     BookingRequest,
     CalendarError,
     CalendarPort,
@@ -21,6 +22,7 @@ from silentpartner.calendar.port import (
 
 __all__ = [
     "Booking",
+    "BookingNotConfirmed",
     "BookingRequest",
     "CalendarError",
     "CalendarPort",

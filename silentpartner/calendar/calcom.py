@@ -8,6 +8,7 @@ Every booking we make or change is written to the store's bookings mirror (`Book
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -45,7 +46,9 @@ from silentpartner.calendar.calcom_json import (
 from silentpartner.calendar.calcom_mirror import mark_rescheduled, mirror_booking
 from silentpartner.calendar.port import (
     Booking,
+    BookingNotConfirmed,
     BookingRequest,
+    CalendarError,
     CalendarUnavailable,
     Hold,
     InvalidRequest,
@@ -54,6 +57,7 @@ from silentpartner.calendar.port import (
     Slot,
 )
 from silentpartner.clock import Clock
+from silentpartner.logs import log_event
 from silentpartner.phones import InvalidPhoneNumber, to_e164
 from silentpartner.settings import ConfigError
 from silentpartner.store.db import Database
@@ -72,7 +76,17 @@ WEBHOOK_TRIGGERS = [
     "MEETING_ENDED",
 ]
 EVENT_TYPE_TTL = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 _LIMITERS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, RateLimiter]] = weakref.WeakKeyDictionary()
+
+
+def not_what_was_asked(booking: Booking, request: BookingRequest) -> str | None:
+    """Why Cal.com's answer to a create is not the booking asked for, or None when it is."""
+    if booking.status in ("cancelled", "rejected", "rescheduled"):
+        return f"with status {booking.status}"
+    if booking.start != request.start:
+        return f"for {utc_z(booking.start)} instead of {utc_z(request.start)}"
+    return None
 
 
 def api_key_for(business: Business, settings: Any) -> str | None:
@@ -265,8 +279,23 @@ class CalcomCalendar:
         )
         if request.hold_id:
             await self._release_quietly(request.hold_id)
+        problem = not_what_was_asked(booking, request)
+        if problem is not None:
+            await self._withdraw(booking, problem)
+            raise BookingNotConfirmed(f"Cal.com answered booking {booking.uid} {problem}")
         await mirror_booking(self.db, self.clock, self.business.slug, booking)
         return booking
+
+    async def _withdraw(self, booking: Booking, problem: str) -> None:
+        """A booking Cal.com made at a time the caller never agreed to is cancelled, not left for the owner
+        to drive to; one it answered cancelled or rejected is already gone."""
+        log_event(log, "calcom.booking_not_confirmed", logging.WARNING, uid=booking.uid, problem=problem)
+        if not booking.is_active:
+            return
+        try:
+            await self.cancel(booking.uid, f"Booked by the receptionist {problem}; the caller was not told")
+        except CalendarError as exc:
+            log_event(log, "calcom.withdraw_failed", logging.ERROR, uid=booking.uid, error=str(exc))
 
     async def _release_quietly(self, hold_id: str) -> None:
         try:
@@ -298,7 +327,7 @@ class CalcomCalendar:
         params = self._event_type_filter()
         params += [("status", "upcoming"), ("status", "unconfirmed")]
         if include_past:
-            params.append(("status", "past"))
+            params += [("status", "past"), ("status", "cancelled")]
         if name:
             params.append(("attendeeName", name))
         params.append(("sortStart", "asc"))

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 
 from silentpartner.calendar.calcom import CalcomCalendar, api_key_for
 from silentpartner.calendar.port import CalendarError, NotFound
+from silentpartner.findings import Finding
 
 if TYPE_CHECKING:
-    from silentpartner.doctor import Finding
     from silentpartner.runtime import Runtime
 
 
 async def check_calcom(runtime: Runtime) -> list[Finding]:
-    from silentpartner.doctor import Finding
-
     out: list[Finding] = []
     for business in runtime.businesses:
         if business.calendar != "calcom":

@@ -4,17 +4,24 @@ What it guarantees (facts from shared/reference/calcom-api-v2.md §1, §2.8-2.10
 - every request carries `Authorization: Bearer <key>` and the version header its endpoint family needs
   (a missing header silently routes to the legacy 2024-04-15 controllers);
 - a client-side sliding-window limiter keeps each key under 120 requests a minute (Cal.com locks accounts
-  that burst), and a 429 pauses the limiter until the server's reset time;
+  that burst), and a 429 pauses the limiter until the server's reset time (Cal.com blocks a key for 60 s,
+  so a reset up to that long is waited out, never retried into). Inside `patience.interactive()` (a live
+  call) a request that would wait longer than the call's budget fails at once instead;
 - idempotent requests are retried with jittered exponential backoff on timeouts, transport errors, 5xx
   and 429; a non-idempotent request (creating a booking) is retried only where it cannot have been
   processed (a 429, a refused connection). A timeout or 5xx on it raises `OutcomeUnknown`, and the caller
   looks for the booking before trying again, so retries never double-book;
-- error bodies in both envelopes Cal.com uses are mapped to the port's typed errors.
+- error bodies in both envelopes Cal.com uses are mapped to the port's typed errors, and whatever shape an
+  error body has, its text reaches the operator;
+- list endpoints are read page by page up to `MAX_PAGES`, stopping when `remainingItems` or
+  `totalItems` say everything has come (a server that says `hasNextPage: true` forever cannot loop us).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import random
 import time
 from collections import deque
@@ -24,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from silentpartner.calendar import patience
 from silentpartner.calendar.port import (
     CalendarError,
     CalendarUnavailable,
@@ -32,6 +40,7 @@ from silentpartner.calendar.port import (
     OutsideBookingWindow,
     SlotUnavailable,
 )
+from silentpartner.logs import log_event
 
 # cal-api-version per endpoint family (spec 2025-10). Webhooks and /v2/me take no version header.
 VERSION_SLOTS = "2024-09-04"
@@ -41,7 +50,10 @@ VERSION_EVENT_TYPES = "2024-06-14"
 # Cal.com's default for an API key is 120 per 60 s; staying at 100 leaves room for clock skew between
 # our window and theirs and for a second process sharing the key.
 DEFAULT_REQUESTS_PER_MINUTE = 100
-MAX_BACKOFF_SECONDS = 30.0
+# After a 429 Cal.com blocks the key for 60 s (throttler block duration); a reset header is believed up to that.
+RATE_LIMIT_BLOCK_SECONDS = 60.0
+MAX_PAGES = 50  # with 100 a page, 5,000 items: more than any list we read
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -50,10 +62,20 @@ class OutcomeUnknown(CalendarUnavailable):
     """A non-idempotent request timed out or failed with a 5xx: it may or may not have been applied."""
 
 
+class RateLimited(CalendarUnavailable):
+    """Cal.com (or our own limiter) says wait longer than a live caller can: ask again later."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Cal.com is rate limiting this key for another {seconds:.0f} s")
+        self.seconds = seconds
+
+
 class RateLimiter:
     """At most `limit` acquisitions in any `window` seconds; waits (with the injected sleep) otherwise.
 
     `pause_until` lets a 429's reset time hold every caller back, not just the one that was refused.
+    Nothing is held while waiting, so a caller with a small `max_wait` is refused at once rather than
+    queued behind background work that is waiting out a block.
     """
 
     def __init__(
@@ -72,7 +94,6 @@ class RateLimiter:
         self._sleep = sleep
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
 
     def pause_until(self, at: float) -> None:
         self._paused_until = max(self._paused_until, at)
@@ -80,25 +101,25 @@ class RateLimiter:
     def pause_for(self, seconds: float) -> None:
         self.pause_until(self._monotonic() + seconds)
 
-    @property
-    def sent_times(self) -> list[float]:
-        return list(self._sent)
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self._monotonic()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
-                wait = 0.0
-                if now < self._paused_until:
-                    wait = self._paused_until - now
-                elif len(self._sent) >= self.limit:
-                    wait = self._sent[0] + self.window - now
-                if wait <= 0:
-                    self._sent.append(now)
-                    return
-                await self._sleep(wait)
+    async def acquire(self, max_wait: float | None = None) -> None:
+        """Take a place in the window, waiting for one if needed; `RateLimited` if that is over `max_wait`."""
+        deadline = None if max_wait is None else self._monotonic() + max_wait
+        while True:
+            # No await between the check and the append: in one event loop, that is atomic.
+            now = self._monotonic()
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            wait = 0.0
+            if now < self._paused_until:
+                wait = self._paused_until - now
+            elif len(self._sent) >= self.limit:
+                wait = self._sent[0] + self.window - now
+            if wait <= 0:
+                self._sent.append(now)
+                return
+            if deadline is not None and now + wait > deadline:
+                raise RateLimited(wait)
+            await self._sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -116,29 +137,52 @@ class RetryPolicy:
 
 
 def error_message(body: Any) -> str:
-    """The human message from either v2 error envelope (or a bare string)."""
+    """The human message from either v2 error envelope, or else the body itself, whatever its shape."""
     if isinstance(body, dict):
+        parts: list[str] = []
         error = body.get("error")
         if isinstance(error, dict):
-            parts = [str(error.get("message") or "")]
+            parts.append(str(error.get("message") or ""))
             details = error.get("details")
             if isinstance(details, dict):
                 for key in ("message", "error"):
                     if isinstance(details.get(key), str):
                         parts.append(details[key])
                 if isinstance(details.get("errors"), list):
-                    parts.append(repr(details["errors"]))
+                    parts.append(_compact(details["errors"]))
+            elif details:
+                parts.append(_compact(details))
             if error.get("code"):
                 parts.append(str(error["code"]))
-            return " | ".join(p for p in parts if p)
+        elif isinstance(error, str):
+            parts.append(error)
         message = body.get("message")
         if isinstance(message, list):
-            return "; ".join(str(m) for m in message)
-        if message:
-            return str(message)
+            parts.append("; ".join(str(m) for m in message))
+        elif isinstance(message, str):
+            parts.append(message)
+        elif message:
+            parts.append(_compact(message))
+        for key in ("errors", "detail", "details"):
+            if body.get(key):
+                parts.append(_compact(body[key]))
+        found = [p for p in dict.fromkeys(parts) if p]
+        if found:
+            return " | ".join(found)
+        return _compact(body) if body else ""
+    if isinstance(body, list):
+        return _compact(body) if body else ""
     if isinstance(body, str):
-        return body
+        return " ".join(body.split())[:MAX_ERROR_CHARS]
     return ""
+
+
+MAX_ERROR_CHARS = 300
+
+
+def _compact(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    return text[:MAX_ERROR_CHARS]
 
 
 _TAKEN = ("already has booking at this time", "not available", "no_available_users_found_error", "no more seats")
@@ -243,8 +287,9 @@ class CalcomClient:
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
         attempt = 0
+        max_wait = patience.max_wait()
         while True:
-            await self.limiter.acquire()
+            await self.limiter.acquire(max_wait)
             self.requests_sent += 1
             try:
                 response = await self.http.request(
@@ -271,7 +316,11 @@ class CalcomClient:
                 if response.status_code == 429:
                     wait = rate_limit_wait(response.headers, self._wall_clock())
                     if wait is not None:
-                        self.limiter.pause_for(min(wait, MAX_BACKOFF_SECONDS))
+                        wait = min(wait, RATE_LIMIT_BLOCK_SECONDS)
+                        self.limiter.pause_for(wait)
+                    if max_wait is not None and (wait is None or wait > max_wait):
+                        # A live caller is offered a callback instead of a minute of silence.
+                        raise RateLimited(RATE_LIMIT_BLOCK_SECONDS if wait is None else wait)
                     error = map_error(429, body)
                     retryable = True
                     if attempt + 1 < self.retry.attempts and wait is not None:
@@ -293,23 +342,32 @@ class CalcomClient:
         body = await self.request(method, path, **kwargs)
         return body.get("data") if isinstance(body, dict) and "data" in body else body
 
-    async def paginate(self, path: str, *, version: str | None, params: list[tuple[str, str]], take: int = 100):
-        """Yield items page by page (`take`/`skip`) until `pagination.hasNextPage` is false."""
+    async def paginate(
+        self,
+        path: str,
+        *,
+        version: str | None,
+        params: list[tuple[str, str]],
+        take: int = 100,
+        max_pages: int = MAX_PAGES,
+    ):
+        """Yield items page by page (`take`/`skip`) until the list is done: `remainingItems` is 0 or
+        `totalItems` have come (believed over `hasNextPage`), an empty page, or `max_pages` pages."""
         skip = 0
-        while True:
+        for _ in range(max_pages):
             body = await self.request(
                 "GET", path, version=version, params=[*params, ("take", str(take)), ("skip", str(skip))]
             )
-            items = body.get("data") or []
-            for item in items:
-                yield item
-            pagination = body.get("pagination") or {}
-            has_next = pagination.get("hasNextPage")
-            if has_next is None:
-                has_next = len(items) >= take
-            if not has_next or not items:
+            items = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(items, list) or not items:
                 return
+            for item in items:
+                if isinstance(item, dict):
+                    yield item
             skip += len(items)
+            if not _more_pages(body.get("pagination"), skip, len(items), take):
+                return
+        log_event(log, "calcom.pagination_capped", logging.WARNING, path=path, pages=max_pages, items=skip)
 
     # -- webhooks (no version header in the spec) -----------------------------------------------------
 
@@ -329,6 +387,18 @@ class CalcomClient:
     async def _webhooks(self):
         async for hook in self.paginate("/v2/webhooks", version=None, params=[], take=250):
             yield hook
+
+
+def _more_pages(pagination: Any, seen: int, page_items: int, take: int) -> bool:
+    if not isinstance(pagination, dict):
+        return page_items >= take
+    remaining, total = pagination.get("remainingItems"), pagination.get("totalItems")
+    if isinstance(remaining, int) and not isinstance(remaining, bool):
+        return remaining > 0
+    if isinstance(total, int) and not isinstance(total, bool):
+        return seen < total
+    has_next = pagination.get("hasNextPage")
+    return bool(has_next) if has_next is not None else page_items >= take
 
 
 def _json(response: httpx.Response) -> Any:

@@ -9,6 +9,8 @@ from typing import Any
 
 from silentpartner.business import Business
 from silentpartner.calendar.port import Booking, BookingRequest
+from silentpartner.phones import try_e164
+from silentpartner.webhook_fields import clean_text
 
 # Metadata keys we write on every booking (Cal.com: ≤50 keys, key ≤40 chars, string values ≤500).
 META_CALL_ID = "silentpartnerCallId"
@@ -139,11 +141,14 @@ def booking_from_json(
     payment_base_url: str,
     source: str | None = None,
 ) -> Booking:
-    """One Cal.com booking as our `Booking` (statuses folded into ours, our placeholder email dropped)."""
-    attendees = data.get("attendees") or []
-    first = attendees[0] if attendees else {}
-    responses = data.get("bookingFieldsResponses") or {}
-    metadata = data.get("metadata") or {}
+    """One Cal.com booking as our `Booking` (statuses folded into ours, our placeholder email dropped).
+
+    Its text is made safe to store, like a webhook's: what Cal.com holds was typed by whoever booked on
+    its page, so NULs are removed and every field is cut to the mirror's width."""
+    attendees = data.get("attendees") if isinstance(data.get("attendees"), list) else []
+    first = attendees[0] if attendees and isinstance(attendees[0], dict) else {}
+    responses = data.get("bookingFieldsResponses") if isinstance(data.get("bookingFieldsResponses"), dict) else {}
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     status = str(data.get("status") or "accepted").lower()
     payment_link = payment_link_from(data, payment_base_url)
     if status in ("pending", "unconfirmed") and (payment_link or (info is not None and info.price > 0)):
@@ -162,30 +167,37 @@ def booking_from_json(
     email = first.get("email") or None
     if email and email.endswith("@" + business.placeholder_email_domain):
         email = None  # our placeholder, not the caller's address
+    phone = first.get("phoneNumber")
     return Booking(
-        uid=str(data["uid"]),
+        uid=clean_text(str(data["uid"]), 128) or "",
         business=business.slug,
-        service=service,
+        service=service[:64],
         start=parse_time(data["start"]),
         end=parse_time(data["end"]),
         status=status,  # type: ignore[arg-type]
-        name=first.get("name"),
-        phone=first.get("phoneNumber"),
-        email=email,
-        address=address,
-        notes=notes,
-        team_member=host_name(business, data.get("hosts") or []),
-        payment_link=payment_link,
-        rescheduled_from=data.get("rescheduledFromUid"),
-        call_id=metadata.get(META_CALL_ID),
-        source=source or metadata.get(META_SOURCE) or "calcom",
+        name=clean_text(first.get("name"), 200),
+        phone=try_e164(phone) if isinstance(phone, str) else None,
+        email=clean_text(email, 254),
+        address=clean_text(address, 2000),
+        notes=clean_text(notes, 2000),
+        team_member=clean_text(host_name(business, data.get("hosts") or []), 128),
+        payment_link=clean_text(payment_link, 2000),
+        rescheduled_from=clean_text(data.get("rescheduledFromUid"), 128),
+        call_id=clean_text(metadata.get(META_CALL_ID), 64),
+        source=source or _known_source(metadata.get(META_SOURCE)),
         extra={
             "id": data.get("id"),
-            "rescheduledToUid": data.get("rescheduledToUid"),
-            "cancellationReason": data.get("cancellationReason"),
-            "metadata": metadata,
+            "rescheduledToUid": clean_text(data.get("rescheduledToUid"), 128),
+            "cancellationReason": clean_text(data.get("cancellationReason"), 2000),
+            "metadata": {
+                k: clean_text(v, 500) for k, v in metadata.items() if isinstance(k, str) and clean_text(v, 500)
+            },
         },
     )
+
+
+def _known_source(claimed: Any) -> str:
+    return claimed if claimed in ("call", "sms", "cli", "simulate") else "calcom"
 
 
 def host_name(business: Business, hosts: list[dict[str, Any]]) -> str | None:

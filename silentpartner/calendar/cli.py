@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("bookings", parents=[common], help="a customer's bookings by phone number, upcoming first")
     p.add_argument("--phone", required=True, help="the customer's phone number")
-    p.add_argument("--all", action="store_true", help="include past bookings")
+    p.add_argument("--all", action="store_true", help="include past and cancelled bookings (with their status)")
     p.set_defaults(handler=_handler(_bookings))
 
     p = sub.add_parser("cancel", parents=[common], help="cancel a booking")

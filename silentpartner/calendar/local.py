@@ -118,10 +118,9 @@ class LocalCalendar:
             BookingRecord.business == self.business.slug,
             BookingRecord.backend == BACKEND,
             BookingRecord.attendee_phone == number,
-            BookingRecord.status.in_(ACTIVE),
         )
         if not include_past:
-            query = query.where(BookingRecord.end_at > now)
+            query = query.where(BookingRecord.end_at > now, BookingRecord.status.in_(ACTIVE))
         async with self.db.session() as session:
             records = (await session.scalars(query)).all()
         upcoming = sorted((r for r in records if r.end_at > now), key=lambda r: r.start_at)

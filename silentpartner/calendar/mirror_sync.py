@@ -23,7 +23,6 @@ from silentpartner.calendar.booking_jobs import (
     schedule_review_after_meeting,
 )
 from silentpartner.calendar.calcom_json import META_SOURCE
-from silentpartner.calendar.registry import SLOT_CACHE_SERVICE
 from silentpartner.calendar.webhook_payloads import (
     BOOKING_TRIGGERS,
     SELF_CONFIRMING_SOURCES,
@@ -33,6 +32,7 @@ from silentpartner.calendar.webhook_payloads import (
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
 from silentpartner.store.models import BookingRecord, WebhookEvent
+from silentpartner.webhook_fields import clean_text
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -104,7 +104,7 @@ async def process_delivery(runtime: Runtime, event_id: int) -> str:
             event = await session.get(WebhookEvent, event_id)
             if event is not None:
                 event.status = "failed" if error else status
-                event.error = error
+                event.error = clean_text(error, 4000)
                 event.processed_at = runtime.clock.now()
     return status
 
@@ -131,10 +131,20 @@ async def apply_change(runtime: Runtime, change: BookingChange, *, hint: str | N
         row = _upsert_row(session, business, change, row, old, now)
         await session.flush()
         await _effects(session, business, change, row, old, previous_status, previous_start, now, notify)
-    cache = runtime.services.get(SLOT_CACHE_SERVICE)
-    if cache is not None:
-        cache.invalidate(business.slug)
+    if runtime.slot_cache is not None:
+        runtime.slot_cache.invalidate(business.slug)
     return "processed"
+
+
+# Where a mirror row came from (BookingRecord.source); a booking's metadata may claim anything.
+KNOWN_SOURCES = frozenset({"call", "sms", "cli", "simulate", "calcom", "webhook"})
+
+
+def _source(change: BookingChange) -> str:
+    claimed = change.metadata.get(META_SOURCE)
+    if claimed in KNOWN_SOURCES:
+        return claimed
+    return "call" if change.call_id else "calcom"
 
 
 def _upsert_row(
@@ -154,7 +164,7 @@ def _upsert_row(
             start_at=change.start or now,
             end_at=change.end or change.start or now,
             status=change.status,
-            source=change.metadata.get(META_SOURCE) or ("call" if change.call_id else "calcom"),
+            source=_source(change),
             call_sid=change.call_id,
             metadata_json=dict(change.metadata),
             created_at=now,

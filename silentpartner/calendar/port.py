@@ -114,6 +114,11 @@ class InvalidRequest(CalendarError):
     pass
 
 
+class BookingNotConfirmed(CalendarError):
+    """The calendar answered a booking request with something other than the booking asked for (cancelled,
+    rejected, another time). Nothing was booked for the caller; whoever handles it tells the owner."""
+
+
 # -- the port ---------------------------------------------------------------------------------------
 
 
@@ -142,13 +147,15 @@ class CalendarPort(Protocol):
     async def release(self, hold_id: str) -> None: ...
 
     async def book(self, request: BookingRequest) -> Booking:
-        """Re-checks the time; raises SlotUnavailable (with alternatives where known)."""
+        """Re-checks the time; raises SlotUnavailable (with alternatives where known), or
+        BookingNotConfirmed when the calendar answers with anything but that booking at that time."""
         ...
 
     async def get_booking(self, uid: str) -> Booking: ...
 
     async def bookings_for_phone(self, phone: str, *, include_past: bool = False) -> list[Booking]:
-        """Active bookings tied to this E.164 number, upcoming first."""
+        """Active bookings tied to this E.164 number, upcoming first; with `include_past`, the whole
+        history: past ones and cancelled, rejected or rescheduled ones too (each with its status)."""
         ...
 
     async def bookings_between(self, start: datetime, end: datetime) -> list[Booking]:

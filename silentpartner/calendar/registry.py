@@ -1,5 +1,6 @@
 """Which calendar a business uses, opened from its `calendar` setting, and the component that puts
-one (behind the slot cache) in `runtime.calendars[slug]` for every business."""
+one (behind the slot cache) in `runtime.calendars[slug]` for every business, and the cache itself in
+`runtime.slot_cache`."""
 
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ from silentpartner.store.db import Database
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
-
-SLOT_CACHE_SERVICE = "slot_cache"
 
 
 @dataclass
@@ -50,8 +49,7 @@ def open_calendar(business: Business, runtime_or_parts: Runtime | CalendarParts 
 class CalendarComponent:
     """Opens every business's calendar at start (behind one shared SlotCache), closes them at stop.
 
-    Others reach the cache as `runtime.services["slot_cache"]` (webhooks call `invalidate`, calls
-    call `warm_soon`)."""
+    Others reach the cache as `runtime.slot_cache` (webhooks call `invalidate`, calls call `warm_soon`)."""
 
     def __init__(self, *, cache_days: int = 7, cache_ttl: timedelta = timedelta(seconds=60)) -> None:
         self.cache_days = cache_days
@@ -61,7 +59,7 @@ class CalendarComponent:
 
     async def start(self, runtime: Runtime) -> None:
         self.cache = SlotCache(runtime.clock, days=self.cache_days, ttl=self.cache_ttl)
-        runtime.services[SLOT_CACHE_SERVICE] = self.cache
+        runtime.slot_cache = self.cache
         for business in runtime.businesses:
             calendar = CachedCalendar(open_calendar(business, runtime), self.cache)
             self._opened.append(calendar)

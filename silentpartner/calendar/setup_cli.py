@@ -71,7 +71,7 @@ def _calcom_webhook(args: argparse.Namespace) -> int:
     try:
         action, hook_id = asyncio.run(run())
     except CalendarError as exc:
-        print(f"error: Cal.com refused: {exc}", file=sys.stderr)
+        print(f"error: could not register the webhook: {exc}", file=sys.stderr)
         return 1
     print(f"{action} Cal.com webhook {hook_id} -> {url} ({len(WEBHOOK_TRIGGERS)} triggers)")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from silentpartner.calendar.calcom import WEBHOOK_TRIGGERS
 from silentpartner.calendar.calcom_json import META_CALL_ID, META_SOURCE
 from silentpartner.calendar.port import Booking
 from silentpartner.phones import try_e164
+from silentpartner.webhook_fields import bounded_int, clean_text
 
 SIGNATURE_HEADER = "x-cal-signature-256"
 NO_SECRET = "no-secret-provided"
@@ -35,7 +37,9 @@ def signature_for(secret: str, raw: bytes) -> str:
 def signature_ok(secret: str, raw: bytes, header: str | None) -> bool:
     if not header or header.strip() == NO_SECRET:
         return False
-    return hmac.compare_digest(signature_for(secret, raw), header.strip().lower())
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, which a header may carry.
+    given = header.strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(signature_for(secret, raw).encode(), given)
 
 
 # -- the delivery, normalised ------------------------------------------------------------------------
@@ -64,14 +68,31 @@ class BookingChange:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+# The mirror's column widths (store/models.py BookingRecord): nothing from a delivery is stored wider.
+NAME_CHARS = 200
+EMAIL_CHARS = 254
+ID_CHARS = 64
+LONG_TEXT_CHARS = 2000
+# Cal.com booking uids are URL-safe tokens; a "uid" outside that shape is not one of theirs.
+_UID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > 40:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if _EARLIEST <= moment < _LATEST else None
+
+
+def booking_uid(payload: dict[str, Any]) -> str | None:
+    """The delivery's booking uid (`uid`, or `bookingUid` on some triggers), when it has a uid's shape."""
+    uid = payload.get("uid") or payload.get("bookingUid")
+    return uid if isinstance(uid, str) and _UID.fullmatch(uid) else None
 
 
 def _response_value(responses: dict[str, Any], key: str) -> Any:
@@ -84,13 +105,12 @@ def _address(payload: dict[str, Any], responses: dict[str, Any]) -> str | None:
         value = _response_value(responses, key)
         if isinstance(value, dict):
             value = value.get("value") if isinstance(value.get("value"), str) else value.get("address")
-        if isinstance(value, str) and value.strip() and value not in ("inPerson", "attendeeInPerson"):
-            if try_e164(value) is None:
-                return value.strip()
-    location = payload.get("location")
-    if isinstance(location, str) and location.strip() and not location.startswith(("http", "integrations:")):
-        if try_e164(location) is None:
-            return location.strip()
+        text = clean_text(value, LONG_TEXT_CHARS)
+        if text and text not in ("inPerson", "attendeeInPerson") and try_e164(text) is None:
+            return text
+    location = clean_text(payload.get("location"), LONG_TEXT_CHARS)
+    if location and not location.startswith(("http", "integrations:")) and try_e164(location) is None:
+        return location
     return None
 
 
@@ -99,15 +119,31 @@ def _ours(metadata: dict[str, Any]) -> bool:
     return bool(metadata.get(META_CALL_ID)) or metadata.get(META_SOURCE) in SELF_CONFIRMING_SOURCES
 
 
+def _metadata(raw: Any) -> dict[str, str]:
+    """The booking's metadata, text values only (Cal.com caps them at 500 characters)."""
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for key, value in raw.items():
+        name, text = clean_text(key, 40), clean_text(value, 500)
+        if name and text:
+            out[name] = text
+    return out
+
+
 def change_from_payload(trigger: str, payload: dict[str, Any]) -> BookingChange | None:
-    uid = payload.get("uid") or payload.get("bookingUid")
-    if not isinstance(uid, str) or not uid:
+    """The delivery in our terms; every field validated and cut to the mirror's widths (a signature says
+    who sent the body, not that it is sane), or None when it names no booking."""
+    uid = booking_uid(payload)
+    if uid is None:
         return None
-    attendees = payload.get("attendees") or []
+    attendees = payload.get("attendees") if isinstance(payload.get("attendees"), list) else []
     first = attendees[0] if attendees and isinstance(attendees[0], dict) else {}
     responses = payload.get("responses") if isinstance(payload.get("responses"), dict) else {}
-    metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
-    phone = first.get("phoneNumber") or _response_value(responses, "attendeePhoneNumber")
+    metadata = _metadata(payload.get("metadata"))
+    phone = clean_text(first.get("phoneNumber"), 40) or clean_text(
+        _response_value(responses, "attendeePhoneNumber"), 40
+    )
     status = {
         "BOOKING_CANCELLED": "cancelled",
         "BOOKING_REJECTED": "rejected",
@@ -119,26 +155,27 @@ def change_from_payload(trigger: str, payload: dict[str, Any]) -> BookingChange 
         raw = str(payload.get("status") or "ACCEPTED").lower()
         status = {"cancelled": "cancelled", "rejected": "rejected", "pending": "pending"}.get(raw, "accepted")
     payment = payload.get("paymentData") if isinstance(payload.get("paymentData"), dict) else {}
-    notes = payload.get("additionalNotes") or _response_value(responses, "notes")
-    event_type = payload.get("eventTypeId")
+    payment_link = clean_text(payment.get("link"), LONG_TEXT_CHARS)
+    reschedule_uid = payload.get("rescheduleUid")
     return BookingChange(
         trigger=trigger,
         uid=uid,
         status=status,
         start=_parse_time(payload.get("startTime") or payload.get("start")),
         end=_parse_time(payload.get("endTime") or payload.get("end")),
-        event_type_id=int(event_type) if isinstance(event_type, int | str) and str(event_type).isdigit() else None,
-        name=first.get("name") or _response_value(responses, "name"),
-        phone=try_e164(phone) if isinstance(phone, str) else None,
-        email=first.get("email") or None,
+        event_type_id=bounded_int(payload.get("eventTypeId"), low=1, high=2**31 - 1),
+        name=clean_text(first.get("name"), NAME_CHARS) or clean_text(_response_value(responses, "name"), NAME_CHARS),
+        phone=try_e164(phone) if phone else None,
+        email=clean_text(first.get("email"), EMAIL_CHARS),
         address=_address(payload, responses),
-        notes=notes if isinstance(notes, str) and notes else None,
-        call_id=metadata.get(META_CALL_ID) if isinstance(metadata.get(META_CALL_ID), str) else None,
+        notes=clean_text(payload.get("additionalNotes"), LONG_TEXT_CHARS)
+        or clean_text(_response_value(responses, "notes"), LONG_TEXT_CHARS),
+        call_id=clean_text(metadata.get(META_CALL_ID), ID_CHARS),
         ours=_ours(metadata),
-        reschedule_uid=payload.get("rescheduleUid") if isinstance(payload.get("rescheduleUid"), str) else None,
-        cancellation_reason=payload.get("cancellationReason") or None,
-        payment_link=payment.get("link") if isinstance(payment.get("link"), str) else None,
-        metadata={k: v for k, v in metadata.items() if isinstance(v, str)},
+        reschedule_uid=reschedule_uid if isinstance(reschedule_uid, str) and _UID.fullmatch(reschedule_uid) else None,
+        cancellation_reason=clean_text(payload.get("cancellationReason"), LONG_TEXT_CHARS),
+        payment_link=payment_link if payment_link and payment_link.startswith("https://") else None,
+        metadata=metadata,
     )
 
 
@@ -168,8 +205,8 @@ def change_from_booking(booking: Booking, trigger: str) -> BookingChange:
 
 
 def dedupe_key(trigger: str, payload: dict[str, Any], envelope: dict[str, Any], raw: bytes) -> str:
-    uid = payload.get("uid") or payload.get("bookingUid")
-    created = envelope.get("createdAt") if "payload" in envelope else None
+    uid = booking_uid(payload)
+    created = clean_text(envelope.get("createdAt"), 40) if "payload" in envelope else None
     if uid and created:
         return f"calcom:{trigger}:{uid}:{created}"[:200]
     if uid and trigger == "MEETING_ENDED":

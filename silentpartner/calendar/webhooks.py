@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,15 +18,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from silentpartner.calendar.webhook_payloads import SIGNATURE_HEADER, dedupe_key, signature_ok
+from silentpartner.calendar.webhook_payloads import SIGNATURE_HEADER, booking_uid, dedupe_key, signature_ok
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
 from silentpartner.store.models import WebhookEvent
+from silentpartner.webhook_fields import MAX_JSON_DEPTH, json_depth_within
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
 
 log = logging.getLogger("silentpartner.calendar.webhooks")
+
+# Cal.com's trigger names (WebhookTriggerEvents): capitals and underscores.
+_TRIGGER = re.compile(r"[A-Z][A-Z_]{0,63}")
 
 
 def _refuse(status: int, error: str) -> JSONResponse:
@@ -48,13 +53,18 @@ def register(app: FastAPI) -> None:
         elif not settings.calcom_allow_unsigned_webhooks:
             log_event(log, "calcom.webhook_refused_unsigned", logging.WARNING)
             return _refuse(401, "set CALCOM_WEBHOOK_SECRET (or CALCOM_ALLOW_UNSIGNED_WEBHOOKS=true) to accept webhooks")
+        too_deep = _refuse(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
             envelope = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return _refuse(400, "malformed JSON")
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("triggerEvent"), str):
+        except RecursionError:  # nested past the parser's own stack
+            return too_deep
+        if not json_depth_within(envelope):
+            return too_deep
+        trigger = envelope.get("triggerEvent") if isinstance(envelope, dict) else None
+        if not isinstance(trigger, str) or not _TRIGGER.fullmatch(trigger):
             return _refuse(400, "expected a JSON object with triggerEvent")
-        trigger = envelope["triggerEvent"]
         payload = envelope["payload"] if isinstance(envelope.get("payload"), dict) else envelope
         stored = await store_delivery(runtime, trigger, payload, envelope, raw, request.query_params.get("business"))
         return JSONResponse({"status": "accepted" if stored else "duplicate"}, status_code=200)
@@ -68,7 +78,7 @@ async def store_delivery(
     """Write the delivery and its processing job in one transaction. False for a redelivery."""
     key = dedupe_key(trigger, payload, envelope, raw)
     now = runtime.clock.now()
-    uid = payload.get("uid") or payload.get("bookingUid")
+    uid = booking_uid(payload)
     try:
         async with runtime.db.session() as session:
             if await session.scalar(select(WebhookEvent.id).where(WebhookEvent.dedupe_key == key)) is not None:
@@ -76,8 +86,8 @@ async def store_delivery(
             event = WebhookEvent(
                 source="calcom",
                 dedupe_key=key,
-                trigger=trigger[:64],
-                booking_uid=uid[:128] if isinstance(uid, str) else None,
+                trigger=trigger,
+                booking_uid=uid,
                 payload={"envelope": envelope, "business": business},
                 status="received",
                 received_at=now,

@@ -26,7 +26,6 @@ from sqlalchemy import select
 from silentpartner.business import Business
 from silentpartner.calendar.mirror_sync import process_delivery
 from silentpartner.calendar.reconcile import reconcile, schedule_reconcile
-from silentpartner.calendar.registry import SLOT_CACHE_SERVICE
 from silentpartner.logs import log_event
 from silentpartner.messaging import notifications, texts
 from silentpartner.messaging.call_summary import send_call_summary
@@ -194,9 +193,8 @@ async def run_reconcile(runtime: Runtime, job: Job) -> None:
 
 async def run_slot_refresh(runtime: Runtime, job: Job) -> None:
     business = _business(runtime, job)
-    cache = runtime.services.get(SLOT_CACHE_SERVICE)
-    if cache is not None:
-        cache.invalidate(business.slug)
+    if runtime.slot_cache is not None:
+        runtime.slot_cache.invalidate(business.slug)
 
 
 async def run_owner_digest(runtime: Runtime, job: Job) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from silentpartner.brains import chat_brain
 from silentpartner.business import Business
@@ -343,11 +343,3 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
         thread.state = {"driver": driver.to_state(), "finished": driver.finished}
         thread.updated_at = now
     return replies
-
-
-async def thread_state(runtime: Runtime, business: Business, phone: str) -> dict[str, Any] | None:
-    async with runtime.db.session() as session:
-        thread = await session.scalar(
-            select(SmsThread).where(SmsThread.business == business.slug, SmsThread.phone == phone)
-        )
-        return dict(thread.state) if thread is not None else None

@@ -11,12 +11,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import update
 
+from silentpartner.calendar import patience
 from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging.inbound import InboundText, handle_text
 from silentpartner.messaging.sms import set_opt_out
 from silentpartner.phones import try_e164
 from silentpartner.store.models import MessageRecord
 from silentpartner.twilio_signatures import request_is_from_twilio
+from silentpartner.webhook_fields import bounded_int, clean_text, one_of, twilio_sid
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -26,6 +28,15 @@ log = logging.getLogger("silentpartner.messaging.routes")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # Delivery errors worth keeping an eye on: unreachable handset, landline / unreachable carrier, unregistered 10DLC.
 WATCHED_ERRORS = {30003: "unreachable", 30006: "landline", 30034: "unregistered_10dlc"}
+# Twilio's MessageStatus values; anything else is not stored.
+MESSAGE_STATUSES = frozenset(
+    {
+        "accepted", "scheduled", "canceled", "queued", "sending", "sent", "failed", "delivered", "undelivered",
+        "receiving", "received", "read", "partially_delivered",
+    }
+)  # fmt: skip
+MAX_BODY_CHARS = 1600  # Twilio's longest message body
+MAX_ERROR_CODE = 999_999
 
 
 def _twiml(body: str = EMPTY_TWIML) -> Response:
@@ -45,16 +56,18 @@ def register(app: FastAPI) -> None:
         business = runtime.businesses.by_number(str(form.get("To", "")))
         sender = try_e164(str(form.get("From", "")))
         if business is None or sender is None:
-            log_event(log, "sms.unroutable", logging.WARNING, to=str(form.get("To", "")))
+            log_event(log, "sms.unroutable", logging.WARNING, to=clean_text(form.get("To"), 32))
             return _twiml()
         text = InboundText(
             business=business,
             from_number=sender,
-            body=str(form.get("Body", "")),
-            sid=str(form.get("MessageSid") or form.get("SmsSid") or "") or None,
-            opt_out_type=str(form.get("OptOutType")) if form.get("OptOutType") else None,
+            body=clean_text(form.get("Body"), MAX_BODY_CHARS) or "",
+            sid=twilio_sid(form.get("MessageSid") or form.get("SmsSid"), "SM", "MM"),
+            opt_out_type=one_of(str(form.get("OptOutType", "")).upper(), frozenset({"STOP", "START", "HELP"})),
         )
-        await handle_text(runtime, text)
+        # Twilio waits about 15 s for this answer: a calendar rate limit fails fast, like on a call.
+        with patience.interactive():
+            await handle_text(runtime, text)
         return _twiml()
 
     @router.post("/twilio/sms-status")
@@ -63,12 +76,11 @@ def register(app: FastAPI) -> None:
         form = await request.form()
         if not request_is_from_twilio(runtime.settings, request, form):
             return PlainTextResponse("invalid signature", status_code=403)
-        sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
-        status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")
-        raw_code = str(form.get("ErrorCode") or "")
-        code = int(raw_code) if raw_code.isdigit() else None
-        if not sid or not status:
-            return PlainTextResponse("missing MessageSid or MessageStatus", status_code=400)
+        sid = twilio_sid(form.get("MessageSid") or form.get("SmsSid"), "SM", "MM")
+        status = one_of(form.get("MessageStatus") or form.get("SmsStatus"), MESSAGE_STATUSES)
+        code = bounded_int(form.get("ErrorCode"), low=0, high=MAX_ERROR_CODE)
+        if sid is None or status is None:
+            return PlainTextResponse("missing or malformed MessageSid or MessageStatus", status_code=400)
         now = runtime.clock.now()
         async with runtime.db.session() as session:
             values: dict = {"status": status, "updated_at": now}

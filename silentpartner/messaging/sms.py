@@ -52,10 +52,6 @@ class SendResult:
     sid: str | None = None
     error_code: int | None = None
 
-    @property
-    def handed_over(self) -> bool:
-        return self.status in ("queued", "accepted", "sending", "sent", "delivered")
-
 
 async def textable(session: AsyncSession, business: str, phone: str) -> tuple[bool, str | None]:
     """(may we text this number, why not)."""
@@ -95,7 +91,7 @@ async def set_opt_out(
 
 
 class SmsSender:
-    """One per process (`runtime.services["sms"]`); the Twilio client is made on first use in the running loop."""
+    """One per process (`runtime.sms`); the Twilio client is made on first use in the running loop."""
 
     def __init__(self, settings: Settings, db: Database, clock: Clock, businesses: Any | None = None) -> None:
         self.settings = settings
@@ -254,9 +250,8 @@ async def record_inbound(
 
 
 def sender_for(runtime: Any) -> SmsSender:
-    """The process's sender, made on first use."""
-    sender = runtime.services.get("sms")
-    if sender is None:
-        sender = SmsSender(runtime.settings, runtime.db, runtime.clock, runtime.businesses)
-        runtime.services["sms"] = sender
-    return sender
+    """The process's sender (`runtime.sms`), made on first use. `runtime` is a Runtime, not imported here:
+    runtime.py types its `sms` field with this module's SmsSender."""
+    if runtime.sms is None:
+        runtime.sms = SmsSender(runtime.settings, runtime.db, runtime.clock, runtime.businesses)
+    return runtime.sms

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("silentpartner.messaging.worker")
 
 Handler = Callable[["Runtime", Job], Awaitable[None]]
-WORKER_SERVICE = "job_worker"
 ORDERED_KINDS = frozenset({"process_webhook"})
 
 
@@ -36,7 +35,7 @@ def new_worker_id() -> str:
 
 
 class JobWorker:
-    """`runtime.services["job_worker"]`. `handlers` defaults to the product's (messaging/handlers.py)."""
+    """Runs due jobs in this process. `handlers` defaults to the product's (messaging/handlers.py)."""
 
     def __init__(
         self,
@@ -82,7 +81,6 @@ class JobWorker:
         self._idle = asyncio.Condition()
         self._stopping = False
         self._unsubscribe = jobs.on_enqueue(self.poke)
-        runtime.services[WORKER_SERVICE] = self
         if self.schedule_recurring:
             from silentpartner.messaging.handlers import schedule_recurring
 
@@ -119,7 +117,9 @@ class JobWorker:
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self._task = None
-        sender = self.runtime.services.pop("sms", None) if self.runtime is not None else None
+        sender = self.runtime.sms if self.runtime is not None else None
+        if self.runtime is not None:
+            self.runtime.sms = None
         if sender is not None:
             await sender.close()  # the Twilio client's HTTP session belongs to this loop
         log_event(log, "worker.stopped", worker=self.worker_id, ran=self.ran, failed=self.failed)

@@ -15,6 +15,7 @@ from silentpartner.store.models import (
     SyncState,
     WebhookEvent,
 )
+from silentpartner.store.problems import DatabaseUnavailable
 
 __all__ = [
     "Base",
@@ -23,6 +24,7 @@ __all__ = [
     "CalendarLock",
     "CallRecord",
     "Database",
+    "DatabaseUnavailable",
     "Job",
     "MediaToken",
     "MessageRecord",

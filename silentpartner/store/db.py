@@ -1,4 +1,8 @@
-"""The database handle: one async engine per process, SQLite (WAL) by default, PostgreSQL to scale out."""
+"""The database handle: one async engine per process, SQLite (WAL) by default, PostgreSQL to scale out.
+
+A URL that is not one, or a PostgreSQL URL without its driver installed, is refused here with
+`DatabaseUnavailable` (one line saying what to do), before anything tries to connect.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from silentpartner.store.problems import DatabaseUnavailable, explain, first_line, sqlite_folder_problem
+from silentpartner.store.urls import normalise_database_url, without_password
+
+POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: too long to learn a host is wrong
 
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
+        try:
+            url = normalise_database_url(url)
+        except ValueError as exc:
+            raise DatabaseUnavailable(f"database: {url!r} is not a database URL: {exc}") from None
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
@@ -18,8 +32,16 @@ class Database:
             # A generous busy timeout: writers queue instead of failing with "database is locked".
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=10, max_overflow=20)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+            kwargs.update(pool_size=10, max_overflow=20, connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S})
+        try:
+            self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        except ModuleNotFoundError as exc:
+            raise DatabaseUnavailable(
+                f"database: the URL is PostgreSQL but its driver ({exc.name}) is not installed: "
+                "pip install 'silentpartner[postgres]'"
+            ) from None
+        except ArgumentError as exc:
+            raise DatabaseUnavailable(f"database: {without_password(url)} cannot be read: {exc}") from None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # aiosqlite's default BEGIN is deferred; take the write lock up front so a
@@ -37,6 +59,17 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def check(self) -> None:
+        """Connect once; `DatabaseUnavailable` (one actionable line) when that fails."""
+        problem = sqlite_folder_problem(self.url) if self.is_sqlite else None
+        if problem is not None:
+            raise DatabaseUnavailable(problem)
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise DatabaseUnavailable(explain(exc, self.url) or f"database: {first_line(exc)}") from exc
 
     async def ping(self) -> bool:
         try:

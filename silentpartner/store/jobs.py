@@ -171,7 +171,7 @@ async def fail(
     job = await session.get(Job, job_id, with_for_update=_is_postgres(session))
     if job is None or job.status != RUNNING or (worker_id is not None and job.locked_by != worker_id):
         return None
-    job.last_error = error[:4000]
+    job.last_error = error.replace("\x00", "")[:4000]  # PostgreSQL text cannot hold NUL
     job.locked_by = None
     job.locked_until = None
     job.updated_at = now
@@ -191,26 +191,6 @@ async def fail(
         job.run_at = now + backoff_for(job.attempts)
     await session.flush()
     return job.status
-
-
-async def retry_later(
-    session: AsyncSession, job_id: int, *, run_at: datetime, now: datetime, worker_id: str | None = None
-) -> bool:
-    """Put a claimed job back without counting the attempt (e.g. waiting for something that is not ready)."""
-    query = update(Job).where(Job.id == job_id, Job.status == RUNNING)
-    if worker_id is not None:
-        query = query.where(Job.locked_by == worker_id)
-    result = await session.execute(
-        query.values(
-            status=PENDING,
-            run_at=_utc(run_at),
-            attempts=Job.attempts - 1,
-            locked_by=None,
-            locked_until=None,
-            updated_at=_utc(now),
-        )
-    )
-    return (result.rowcount or 0) > 0
 
 
 async def drop(session: AsyncSession, dedupe_key: str, *, now: datetime | None = None) -> bool:
@@ -301,11 +281,6 @@ async def purge_finished(session: AsyncSession, *, before: datetime) -> int:
     """Delete done and dropped jobs last touched before `before` (parked ones stay for the owner)."""
     result = await session.execute(delete(Job).where(Job.status.in_([DONE, DROPPED]), Job.updated_at < _utc(before)))
     return result.rowcount or 0
-
-
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the earliest pending job is due (lets a worker sleep exactly until then)."""
-    return await session.scalar(select(Job.run_at).where(Job.status == PENDING).order_by(Job.run_at).limit(1))
 
 
 def _is_postgres(session: AsyncSession) -> bool:

@@ -81,13 +81,6 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(samples.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def to_float32(samples: np.ndarray) -> np.ndarray:
-    """int16 -> float32 in [-1, 1); float input is returned as float32."""
-    if np.issubdtype(samples.dtype, np.integer):
-        return samples.astype(np.float32) / 32768.0
-    return samples.astype(np.float32, copy=False)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Resampling
 

@@ -310,7 +310,10 @@ class LiveCall:
             event = self.codec.receive(frame)
             if isinstance(event, BadMessage):
                 self.bad_in_a_row += 1
-                log_event(log, "media.bad_message", logging.WARNING, reason=event.reason, in_a_row=self.bad_in_a_row)
+                if event.first_of_burst:  # one line per burst; the codec counts the rest
+                    log_event(
+                        log, "media.bad_message", logging.WARNING, reason=event.reason, earlier=event.previous_burst
+                    )
                 if self.bad_in_a_row >= MAX_BAD_IN_A_ROW:
                     await self.transport.close(1007)
                     self._end("bad messages")

@@ -5,6 +5,10 @@ never raises: anything malformed, oversized or out of place becomes `BadMessage`
 (`send_audio`, `clear`) return the JSON text frames to send; they refuse before `start` (the stream
 sid is not known yet).
 
+Bad frames come in bursts (a broken client, a fuzzer), so the codec groups them: a burst ends after
+`BURST_GAP_FRAMES` good frames in a row. Only a burst's first `BadMessage` says `first_of_burst`, and it
+carries the size of the burst before it, so a reader logs one line per burst, not one per frame.
+
 Playback tracking lives here because it is protocol semantics: every outbound audio chunk is followed
 by a mark, Twilio echoes a mark when the audio before it has played, and after a `clear` it echoes
 every pending mark at once, so those echoes mean "flushed" (`MarkFlushed`), not "played" (`MarkPlayed`).
@@ -27,6 +31,7 @@ MAX_FRAME_CHARS = 16 * 1024
 MAX_PARAMETERS = 32
 MAX_PARAMETER_CHARS = 500  # Twilio: name + value of each <Parameter> stays under 500 characters
 MAX_MARK_NAME = 128
+BURST_GAP_FRAMES = 50  # a second of 20 ms audio without a bad frame ends a burst
 
 _DIGITS = re.compile(r"^\d{1,12}$")
 _DTMF = re.compile(r"^[0-9*#A-Da-d]$")
@@ -93,6 +98,8 @@ class Stopped:
 class BadMessage:
     reason: str
     excerpt: str = ""
+    first_of_burst: bool = True  # log this one; the rest of its burst is only counted
+    previous_burst: int = 0  # how many bad frames the burst before this one had (0: none before)
 
 
 InboundEvent = Connected | Started | Media | Dtmf | MarkPlayed | MarkFlushed | Stopped | BadMessage
@@ -114,19 +121,32 @@ class MediaStreamCodec:
     stream_sid: str | None = None
     call_sid: str | None = None
     stopped: bool = False
+    bad_frames: int = 0  # every bad frame so far
     _pending: OrderedDict[str, _PendingMark] = field(default_factory=OrderedDict)
     _mark_counter: int = 0
+    _burst: int = 0  # bad frames in the current (or last) burst
+    _good_since_bad: int = BURST_GAP_FRAMES  # no burst yet
 
     # -- parsing ------------------------------------------------------------------------------------
 
     def receive(self, frame: str | bytes) -> InboundEvent:
         """Parse one websocket frame. Never raises."""
         try:
-            return self._receive(frame)
+            event = self._receive(frame)
         except _Bad as bad:
-            return BadMessage(bad.reason, _excerpt(frame))
+            return self._bad(bad.reason, frame)
         except Exception as exc:  # a shape we did not foresee is still only a bad message
-            return BadMessage(f"unparseable: {type(exc).__name__}", _excerpt(frame))
+            return self._bad(f"unparseable: {type(exc).__name__}", frame)
+        self._good_since_bad += 1
+        return event
+
+    def _bad(self, reason: str, frame: object) -> BadMessage:
+        self.bad_frames += 1
+        starts = self._good_since_bad >= BURST_GAP_FRAMES
+        previous = self._burst if starts else 0
+        self._burst = 1 if starts else self._burst + 1
+        self._good_since_bad = 0
+        return BadMessage(reason, _excerpt(frame), first_of_burst=starts, previous_burst=previous)
 
     def _receive(self, frame: str | bytes) -> InboundEvent:
         if isinstance(frame, bytes):
@@ -266,14 +286,6 @@ class MediaStreamCodec:
         payload = base64.b64encode(ulaw).decode("ascii")
         media = json.dumps({"event": "media", "streamSid": sid, "media": {"payload": payload}}, separators=(",", ":"))
         return media, self._mark_frame(sid, name), name
-
-    def mark(self, tag: Any = None) -> tuple[str, str]:
-        """A bare mark (no audio before it): echoes once everything sent so far has played."""
-        sid = self._require_started()
-        self._mark_counter += 1
-        name = f"m{self._mark_counter}"
-        self._pending[name] = _PendingMark(tag)
-        return self._mark_frame(sid, name), name
 
     def clear(self) -> str:
         """Drop Twilio's buffered audio; the marks still pending will echo as flushed."""

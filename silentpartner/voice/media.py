@@ -2,7 +2,7 @@
 
 Nothing is bridged until `start.customParameters` carries an unused token minted for that call sid by
 the signed voice webhook; otherwise the socket is closed with 1008 (policy violation). Bad frames are
-logged and skipped; 10 in a row close the socket.
+skipped and logged once per burst (see the codec); 10 in a row close the socket.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import logging
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from silentpartner.calendar import patience
 from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
 from silentpartner.store.models import BookingRecord
 from silentpartner.voice import records, tokens
-from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, LiveCall, timing_from
+from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
 from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
 from silentpartner.voice.warmup import call_control, speech_engine
 
@@ -78,8 +79,12 @@ async def _await_start(transport: StarletteTransport, codec: MediaStreamCodec) -
         if isinstance(event, Connected):
             continue
         bad += 1
-        reason = event.reason if isinstance(event, BadMessage) else f"unexpected {type(event).__name__} before start"
-        log_event(log, "media.bad_message", logging.WARNING, reason=reason, in_a_row=bad)
+        if not isinstance(event, BadMessage):
+            log_event(
+                log, "media.bad_message", logging.WARNING, reason=f"unexpected {type(event).__name__} before start"
+            )
+        elif event.first_of_burst:
+            log_event(log, "media.bad_message", logging.WARNING, reason=event.reason, earlier=event.previous_burst)
         if bad >= MAX_BAD_IN_A_ROW:
             await transport.close(INVALID_DATA)
             return None
@@ -142,12 +147,14 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         control=call_control(runtime),
         db=runtime.db,
         clock=runtime.clock,
-        timing=timing_from(runtime.services),
+        timing=runtime.call_timing or CallTiming(),
         heartbeat_s=runtime.settings.call_heartbeat_seconds,
         instance_id=runtime.instance_id,
     )
     try:
-        await call.run()
+        # A caller cannot wait out a calendar's rate limit: fail fast and offer a callback instead.
+        with patience.interactive():
+            await call.run()
     finally:
         await transport.close(1000)
 

@@ -27,6 +27,7 @@ from silentpartner.runtime import Runtime
 from silentpartner.twilio_signatures import request_is_from_twilio
 from silentpartner.voice import records, tokens, transfer_routes, twiml
 from silentpartner.voice.warmup import speech_health, warm_for_call
+from silentpartner.webhook_fields import bounded_int, clean_text, one_of, twilio_sid
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -35,6 +36,9 @@ UNKNOWN_NUMBER_APOLOGY = "Sorry, this number isn't set up to take calls yet. Ple
 UNAVAILABLE_APOLOGY = (
     "Sorry, our assistant can't take your call right now. We'll text you shortly so we can help. Goodbye."
 )
+# Twilio's CallStatus values (the call resource's statuses); anything else is not stored.
+CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", *records.TERMINAL_STATUSES})
+MAX_CALL_SECONDS = 24 * 60 * 60  # Twilio ends every call at 24 hours (the longest TimeLimit)
 _background: set[asyncio.Task] = set()
 
 
@@ -68,13 +72,13 @@ async def incoming_call(request: Request) -> Response:
         return Response("forbidden", status_code=403)
     runtime = _runtime(request)
     now = runtime.clock.now()
-    call_sid = str(form.get("CallSid", ""))
+    call_sid = twilio_sid(form.get("CallSid"), "CA")
     caller = try_e164(str(form.get("From", "")))
-    called = str(form.get("To", ""))
+    called = try_e164(str(form.get("To", "")))
     call_sid_var.set(call_sid)
     business = runtime.businesses.by_number(called)
-    if business is None or not call_sid:
-        log_event(log, "call.unknown_number", level=logging.WARNING, to=called)
+    if business is None or call_sid is None:
+        log_event(log, "call.unknown_number", level=logging.WARNING, to=clean_text(form.get("To"), 32))
         return _xml(twiml.apology(UNKNOWN_NUMBER_APOLOGY))
     business_var.set(business.slug)
     forwarded_from = try_e164(str(form.get("ForwardedFrom", ""))) if form.get("ForwardedFrom") else None
@@ -88,7 +92,7 @@ async def incoming_call(request: Request) -> Response:
             sid=call_sid,
             business=business.slug,
             from_number=caller,
-            to_number=try_e164(called) or called,
+            to_number=called,
             forwarded_from=forwarded_from,
             is_owner=is_owner,
             channel="phone",
@@ -126,14 +130,14 @@ async def call_status(request: Request) -> Response:
     if form is None:
         return Response("forbidden", status_code=403)
     runtime = _runtime(request)
-    call_sid = str(form.get("CallSid", ""))
-    status = str(form.get("CallStatus", ""))
-    if not call_sid or not status:
+    call_sid = twilio_sid(form.get("CallSid"), "CA")
+    status = one_of(form.get("CallStatus"), CALL_STATUSES)
+    if call_sid is None or status is None:
         return Response(status_code=204)
     values: dict[str, object] = {"status": status}
-    duration = str(form.get("CallDuration", ""))
-    if duration.isdigit():
-        values["duration_seconds"] = int(duration)
+    duration = bounded_int(form.get("CallDuration"), low=0, high=MAX_CALL_SECONDS)
+    if duration is not None:
+        values["duration_seconds"] = duration
     now = runtime.clock.now()
     if status in records.TERMINAL_STATUSES:
         values["ended_at"] = now
@@ -149,11 +153,11 @@ async def stream_status(request: Request) -> Response:
     if form is None:
         return Response("forbidden", status_code=403)
     runtime = _runtime(request)
-    call_sid = str(form.get("CallSid", ""))
-    event = str(form.get("StreamEvent", ""))
-    if not call_sid:
+    call_sid = twilio_sid(form.get("CallSid"), "CA")
+    event = clean_text(form.get("StreamEvent"), 32) or ""
+    if call_sid is None:
         return Response(status_code=204)
-    log_event(log, "call.stream_status", stream_event=event, error=str(form.get("StreamError", "")))
+    log_event(log, "call.stream_status", stream_event=event, error=clean_text(form.get("StreamError"), 200))
     now = runtime.clock.now()
     if event == "stream-error":
         await records.update_call(runtime.db, call_sid, status="stream-error")

@@ -1,7 +1,7 @@
 """Getting the speech engine (and a business's free slots) ready before the caller needs them.
 
-The engine a call uses is `runtime.services["voice.speech"]` when something put one there (a cloud
-engine, or a test), else the process-wide offline engine. `VoiceComponent` starts loading the offline
+The engine a call uses is `runtime.speech` when something put one there (a cloud engine, or a test),
+else the process-wide offline engine. `VoiceComponent` starts loading the offline
 models when the app starts, in the background: startup neither waits for it nor fails when the
 `[speech]` extra is missing (calls then get the spoken apology and a text-back).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from silentpartner.logs import log_event
 from silentpartner.voice.control import TwilioCallControl
@@ -22,14 +22,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SPEECH_SERVICE = "voice.speech"
-CONTROL_SERVICE = "voice.control"
-SLOT_CACHE_SERVICE = "slot_cache"  # put there by the calendar component
-
 
 def speech_health(runtime: Runtime) -> tuple[bool, str]:
     """Can a call be answered with speech right now? (False, why) when not."""
-    if runtime.services.get(SPEECH_SERVICE) is not None:
+    if runtime.speech is not None:
         return True, ""
     try:
         from silentpartner.voice.speech import OfflineSpeech
@@ -39,9 +35,8 @@ def speech_health(runtime: Runtime) -> tuple[bool, str]:
 
 
 async def speech_engine(runtime: Runtime) -> SpeechEngine:
-    engine = runtime.services.get(SPEECH_SERVICE)
-    if engine is not None:
-        return engine
+    if runtime.speech is not None:
+        return runtime.speech
     from silentpartner.voice.speech import OfflineSpeech
 
     return await OfflineSpeech.shared()
@@ -49,10 +44,9 @@ async def speech_engine(runtime: Runtime) -> SpeechEngine:
 
 async def warm_for_call(runtime: Runtime, business: Business) -> None:
     """At the ring: start the slot cache fetching and make sure the models are loaded. Never raises."""
-    cache: Any = runtime.services.get(SLOT_CACHE_SERVICE)
-    if cache is not None and hasattr(cache, "warm_soon"):
+    if runtime.slot_cache is not None:
         try:
-            cache.warm_soon(business)
+            runtime.slot_cache.warm_soon(business)
         except Exception as exc:
             log_event(log, "call.slot_warm_failed", logging.WARNING, error=repr(exc))
     try:
@@ -63,7 +57,7 @@ async def warm_for_call(runtime: Runtime, business: Business) -> None:
 
 class VoiceComponent:
     """The voice package's long-lived parts: the Twilio call control (one pooled REST client per process,
-    `runtime.services["voice.control"]`) and the offline speech models, loaded in the background."""
+    `runtime.call_control`) and the offline speech models, loaded in the background."""
 
     def __init__(self) -> None:
         self._task: asyncio.Task | None = None
@@ -71,12 +65,12 @@ class VoiceComponent:
 
     async def start(self, runtime: Runtime) -> None:
         self._control = TwilioCallControl(runtime.settings)
-        runtime.services[CONTROL_SERVICE] = self._control
+        runtime.call_control = self._control
         ok, why = speech_health(runtime)
         if not ok:
             log_event(log, "speech.unavailable", logging.WARNING, why=why)
             return
-        if runtime.services.get(SPEECH_SERVICE) is not None:
+        if runtime.speech is not None:
             return
         self._task = asyncio.create_task(self._load(runtime), name="speech.warmup")
 
@@ -97,7 +91,6 @@ class VoiceComponent:
 
 def call_control(runtime: Runtime) -> TwilioCallControl:
     """The process's call control; one is made (and kept) when the voice component is not running."""
-    control = runtime.services.get(CONTROL_SERVICE)
-    if control is None:
-        control = runtime.services[CONTROL_SERVICE] = TwilioCallControl(runtime.settings)
-    return control
+    if runtime.call_control is None:
+        runtime.call_control = TwilioCallControl(runtime.settings)
+    return runtime.call_control

@@ -212,7 +212,8 @@ async def test_the_component_opens_a_cached_calendar_per_business(settings: Sett
         assert set(runtime.calendars) == {"mikes-plumbing", "dana-drains"}
         calendar = runtime.calendars["mikes-plumbing"]
         assert isinstance(calendar, CachedCalendar) and isinstance(calendar.port, LocalCalendar)
-        cache: SlotCache = runtime.services["slot_cache"]
+        cache = runtime.slot_cache
+        assert isinstance(cache, SlotCache)
         await cache.warm_soon("mikes-plumbing")
         assert await calendar.find_slots("estimate", *tomorrow(demo))
         assert cache.hits == 1

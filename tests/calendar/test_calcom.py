@@ -3,6 +3,7 @@ OpenAPI spec (`tests/support/fake_calcom.py`). Time inside the client (limiter, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import subprocess
@@ -17,11 +18,23 @@ import pytest
 from sqlalchemy import select
 
 from silentpartner.business import Business, Businesses, Service, TeamMember
+from silentpartner.calendar import patience
 from silentpartner.calendar.calcom import CalcomCalendar
 from silentpartner.calendar.calcom_doctor import check_calcom
-from silentpartner.calendar.calcom_http import CalcomClient, RateLimiter, RetryPolicy, map_error, rate_limit_wait
+from silentpartner.calendar.calcom_http import (
+    MAX_PAGES,
+    RATE_LIMIT_BLOCK_SECONDS,
+    CalcomClient,
+    RateLimited,
+    RateLimiter,
+    RetryPolicy,
+    error_message,
+    map_error,
+    rate_limit_wait,
+)
 from silentpartner.calendar.calcom_json import parse_slots
 from silentpartner.calendar.port import (
+    BookingNotConfirmed,
     BookingRequest,
     CalendarPort,
     CalendarUnavailable,
@@ -453,6 +466,45 @@ async def test_without_the_limiter_the_server_does_answer_429(clock, business, h
     assert response.json()["error"]["code"] == "ThrottlerException"
 
 
+@pytest.fixture
+def throttled(clock, vtime):
+    """A Cal.com server that allows three requests a minute, on the test's virtual time."""
+    fake = FakeCalcom(now=clock.now, api_keys=(KEY,), rate_limit=3, monotonic=vtime.monotonic)
+    for et in event_types():
+        fake.add_event_type(et)
+    with fake.running():
+        yield fake
+
+
+async def test_background_work_waits_out_the_whole_block_instead_of_retrying_into_it(
+    throttled, business, http, db, clock, vtime
+):
+    cal = make_calendar(throttled, business, http, db, clock, vtime)
+    for _ in range(4):
+        await cal.ping()
+    assert throttled.statuses.count(429) == 1  # the fourth was refused once, then waited out
+    assert RATE_LIMIT_BLOCK_SECONDS in vtime.sleeps and throttled.statuses[-1] == 200
+
+
+async def test_during_a_call_a_rate_limit_fails_fast_instead_of_a_minute_of_silence(
+    throttled, business, http, db, clock, vtime
+):
+    cal = make_calendar(throttled, business, http, db, clock, vtime)
+    with patience.interactive(2.0):
+        for _ in range(3):
+            await cal.ping()
+        with pytest.raises(CalendarUnavailable, match="rate limiting") as refused:
+            await cal.find_slots("service-call", local(2026, 11, 25), local(2026, 11, 26))
+        assert isinstance(refused.value, RateLimited) and refused.value.seconds == RATE_LIMIT_BLOCK_SECONDS
+        sent = len(throttled.requests)
+        with pytest.raises(RateLimited):  # the next is refused here, without asking Cal.com again
+            await cal.ping()
+        assert len(throttled.requests) == sent
+    assert vtime.sleeps == []
+    await cal.ping()  # background work after the call waits the block out
+    assert vtime.sleeps == [pytest.approx(RATE_LIMIT_BLOCK_SECONDS)]
+
+
 def test_rate_limit_wait_reads_every_form():
     assert rate_limit_wait({"retry-after": "7"}, 0) == 7
     assert rate_limit_wait({"x-ratelimit-reset-default": "12"}, 0) == 12
@@ -543,6 +595,89 @@ async def test_list_by_phone_paginates_and_orders(cal, fake):
     assert len(named) == 4
     between = await cal.bookings_between(local(2026, 11, 25), local(2026, 11, 27))
     assert len(between) == 3
+
+
+async def test_a_list_that_says_there_is_another_page_forever_still_ends(cal, fake):
+    """An example-serving server answers every page with the first one and `hasNextPage: true`: the
+    counts it gives are believed; without counts the page cap ends it."""
+    cal.page_size = 2
+    for hour in (9, 11, 14):
+        await cal.book(request(start=local(2026, 11, 26, hour)))
+    fake.repeat_first_page = True
+    before = fake.requests_to("GET", "/v2/bookings")
+    async with asyncio.timeout(30):
+        found = await cal.bookings_for_phone(CALLER)
+    assert fake.requests_to("GET", "/v2/bookings") - before == 2  # remainingItems reached 0
+    assert len(found) == 2  # the server never sent the third: a broken list, not a loop
+
+    fake.page_counts = False
+    before = fake.requests_to("GET", "/v2/bookings")
+    async with asyncio.timeout(60):
+        found = await cal.bookings_for_phone(CALLER)
+    assert fake.requests_to("GET", "/v2/bookings") - before == MAX_PAGES
+    assert len(found) == 2
+
+
+async def test_a_list_honours_its_counts(cal, fake):
+    cal.page_size = 2
+    for hour in (9, 11, 14, 16):
+        await cal.book(request(start=local(2026, 11, 26, hour)))
+    before = fake.requests_to("GET", "/v2/bookings")
+    assert len(await cal.bookings_for_phone(CALLER)) == 4
+    assert fake.requests_to("GET", "/v2/bookings") - before == 2  # no third request for an empty page
+
+
+@pytest.mark.parametrize("answer", ["answer_cancelled", "answer_rejected", "answer_moved"])
+async def test_a_create_answered_with_another_booking_is_not_a_booking(cal, fake, db, answer):
+    """Cal.com's answer is checked against what was asked: a cancelled or rejected booking, or one at
+    another time, was once spoken to the caller as a confirmation."""
+    fake.inject("POST", "/v2/bookings", answer)
+    with pytest.raises(BookingNotConfirmed, match=r"cancelled|rejected|instead of"):
+        await cal.book(request())
+    (made,) = fake.bookings.values()
+    # Whatever Cal.com made is not left on the owner's calendar at a time nobody agreed to.
+    assert made["status"] in ("cancelled", "rejected")
+    if answer == "answer_moved":
+        assert made["start"] == "2026-11-25T18:00:00.000Z" and "caller was not told" in made["cancellationReason"]
+    async with db.session() as session:
+        mirrored = [row.status for row in (await session.execute(select(BookingRecord))).scalars()]
+    assert mirrored in ([], ["cancelled"])  # nothing active: the withdrawn one is mirrored as cancelled
+    assert await cal.book(request(start=local(2026, 11, 25, 11)))  # the next one goes through
+
+
+async def test_the_whole_history_includes_cancelled_bookings(cal, fake):
+    kept = await cal.book(request(start=local(2026, 11, 26, 9)))
+    dropped = await cal.book(request(start=local(2026, 11, 26, 11)))
+    await cal.cancel(dropped.uid, "changed plans")
+    assert [b.uid for b in await cal.bookings_for_phone(CALLER)] == [kept.uid]
+    history = {b.uid: b.status for b in await cal.bookings_for_phone(CALLER, include_past=True)}
+    assert history == {kept.uid: "accepted", dropped.uid: "cancelled"}
+
+
+async def test_what_someone_typed_on_the_booking_page_is_stored_safely(fake, business, http, any_db, clock, vtime):
+    """PostgreSQL text cannot hold NUL: a name typed with one on Cal.com's page reached the mirror as is."""
+    cal = make_calendar(fake, business, http, any_db, clock, vtime)
+    response = await http.post(
+        fake.url + "/v2/bookings",
+        headers={"Authorization": f"Bearer {KEY}", "cal-api-version": "2024-08-13"},
+        json={
+            "start": "2026-11-25T17:00:00.000Z",
+            "eventTypeId": 105,
+            "attendee": {
+                "name": "Pat\u0000 " + "Jones" * 100,
+                "timeZone": "America/Los_Angeles",
+                "phoneNumber": CALLER,
+            },
+            "metadata": {"silentpartnerSource": "x" * 40, "note": "a\u0000b"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    uid = response.json()["data"]["uid"]
+    cancelled = await cal.cancel(uid, "owner cancelled")
+    assert cancelled.name is not None and cancelled.name.startswith("Pat Jones") and len(cancelled.name) == 200
+    async with any_db.session() as session:
+        (row,) = (await session.execute(select(BookingRecord))).scalars()
+    assert (row.attendee_name, row.source, row.metadata_json["note"]) == (cancelled.name, "calcom", "ab")
 
 
 async def test_bookings_updated_since_for_reconcile(cal, clock):
@@ -687,6 +822,53 @@ def test_setup_calcom_webhook_is_idempotent(fake, tmp_path: Path):
     env.pop("CALCOM_WEBHOOK_SECRET")
     missing = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False)
     assert missing.returncode == 2 and "CALCOM_WEBHOOK_SECRET" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"statusCode": 422, "error": "Unprocessable Entity", "details": {"subscriberUrl": "must be reachable"}},
+        {"errors": [{"field": "subscriberUrl", "message": "must be reachable"}]},
+        {"status": "error", "error": {"code": "", "message": "", "details": ["subscriberUrl must be reachable"]}},
+        "<html><body><h1>422</h1> subscriberUrl must be reachable</body></html>",
+    ],
+)
+def test_setup_calcom_webhook_shows_the_servers_explanation_whatever_its_shape(fake, tmp_path: Path, body) -> None:
+    (tmp_path / "businesses.toml").write_text(BUSINESS_TOML)
+    fake.inject("POST", "/v2/webhooks", "error", status=422, body=body)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CALCOM_", "PUBLIC_URL", "BUSINESS"))},
+        "CALCOM_API_URL": fake.url,
+        "CALCOM_API_KEY": KEY,
+        "CALCOM_WEBHOOK_SECRET": "whsec-1",
+        "PUBLIC_URL": "https://sp.example.com",
+        "BUSINESSES_FILE": str(tmp_path / "businesses.toml"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "silentpartner", "setup", "calcom-webhook", "--business", "acme-plumbing"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: could not register the webhook: Cal.com answered 422: ")
+    assert "must be reachable" in line
+
+
+def test_error_messages_keep_every_envelope_readable():
+    assert error_message({"error": {"code": "X", "message": "bad start"}}) == "bad start | X"
+    assert error_message({"message": ["start must be a date", "eventTypeId required"]}) == (
+        "start must be a date; eventTypeId required"
+    )
+    assert error_message({"message": {"start": "invalid"}}) == '{"start":"invalid"}'
+    assert error_message({"weird": True}) == '{"weird":true}'
+    assert error_message("  Bad\n gateway ") == "Bad gateway"
+    assert error_message("") == "" and error_message({}) == "" and error_message(None) == ""
+    assert len(error_message({"detail": "x" * 5000})) <= 300
 
 
 async def test_from_settings_reads_the_named_key_and_shares_its_limiter(demo, http, db, clock, sqlite_url, monkeypatch):

@@ -91,6 +91,12 @@ def test_services_slots_book_list_reschedule_cancel(calendar_cli) -> None:
     assert moved["uid"] == uid and moved["start"] == "2026-11-26T13:00:00-08:00" and moved["rescheduled_from"] is None
     assert ok(calendar_cli("cancel", uid, "--reason", "fixed it myself")).startswith(f"cancelled {uid}")
     assert json.loads(ok(calendar_cli("bookings", "--phone", "5035550101", "--json"))) == []
+    # --all is the customer's whole history: the cancelled booking too, saying it was cancelled.
+    history = ok(calendar_cli("bookings", "--phone", "5035550101", "--all"))
+    assert history.startswith(uid) and "  Ann Lee  cancelled" in history
+    assert [
+        b["status"] for b in json.loads(ok(calendar_cli("bookings", "--phone", "5035550101", "--all", "--json")))
+    ] == ["cancelled"]
 
 
 def test_errors_are_one_line_and_fail(calendar_cli) -> None:

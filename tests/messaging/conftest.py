@@ -23,7 +23,7 @@ from silentpartner.business import Business, Businesses, Service
 from silentpartner.calendar.port import BookingRequest
 from silentpartner.calendar.registry import CalendarComponent
 from silentpartner.clock import FixedClock
-from silentpartner.messaging.worker import WORKER_SERVICE, JobWorker
+from silentpartner.messaging.worker import JobWorker
 from silentpartner.settings import Settings
 from tests.support.fake_calcom import EventType, FakeCalcom, Host
 from tests.support.fake_twilio import FakeTwilio
@@ -72,14 +72,18 @@ class Bench:
     def runtime(self) -> Any:
         return self.app.state.runtime
 
+    @property
+    def worker(self) -> JobWorker:
+        return next(c for c in self.runtime.components if isinstance(c, JobWorker))
+
     def _on_app_loop(self, coro_factory: Callable[[], Any]) -> Any:
-        worker: JobWorker = self.runtime.services[WORKER_SERVICE]
+        worker = self.worker
         assert worker._loop is not None
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro_factory(), worker._loop))
 
     async def drain(self) -> None:
         """Wait until the app's worker finds nothing due."""
-        worker: JobWorker = self.runtime.services[WORKER_SERVICE]
+        worker = self.worker
         await self._on_app_loop(lambda: worker.until_idle(15))
 
     async def db(self, fn: Callable[[Any], Any]) -> Any:

@@ -62,6 +62,41 @@ async def test_malformed_json_is_400(bench: Bench) -> None:
     assert await bench.rows(WebhookEvent) == []
 
 
+async def test_signed_but_odd_payloads_are_validated_clamped_and_stripped_of_nuls(bench_any_db: Bench) -> None:
+    """PostgreSQL text cannot hold NUL (CharacterNotInRepertoireError) and its varchars have widths; a
+    signed delivery is trusted for who sent it, not for what is in it."""
+    bench = bench_any_db
+    assert bench.calcom is not None
+    booking = await bench.book_online(WED_2PM)
+    envelope = bench.calcom.webhook_body("BOOKING_CREATED", booking["uid"])
+    payload = envelope["payload"]
+    payload["attendees"][0]["name"] = "Pat\u0000 Jones" + "z" * 500
+    payload["attendees"][0]["email"] = "pat\u0000@example.com"
+    payload["additionalNotes"] = "leak\u0000 under the sink"
+    payload["metadata"] = {"note\u0000": "from\u0000 the web", "silentpartnerSource": "x" * 300}
+    payload["eventTypeId"] = "\u00b2"
+    payload["cancellationReason"] = "\u0000"
+    raw = json.dumps(envelope).encode()
+    assert (await post(bench, raw, sign(raw))).status_code == 200
+    await bench.drain()
+    (event,) = await bench.rows(WebhookEvent)
+    assert event.status == "processed", event.error
+    (row,) = await bench.rows(BookingRecord, BookingRecord.uid == booking["uid"])
+    assert row.attendee_name is not None and row.attendee_name.startswith("Pat Jones")
+    assert len(row.attendee_name) == 200
+    assert row.attendee_email == "pat@example.com"
+    assert row.notes == "leak under the sink"
+    assert row.source == "calcom" and row.service == "service-call"
+    assert row.metadata_json["note"] == "from the web"
+
+    bad_trigger = json.dumps({**envelope, "triggerEvent": "BOOKING_CREATED\u0000"}).encode()
+    assert (await post(bench, bad_trigger, sign(bad_trigger))).status_code == 400
+    bad_uid = json.dumps({**envelope, "payload": {**payload, "uid": "abc\u0000" + "u" * 300}}).encode()
+    assert (await post(bench, bad_uid, sign(bad_uid))).status_code == 200  # stored, then ignored: no booking
+    await bench.drain()
+    assert sorted(e.status for e in await bench.rows(WebhookEvent)) == ["ignored", "processed"]
+
+
 @pytest.mark.parametrize("allow", [False, True])
 async def test_without_a_secret_unsigned_deliveries_are_refused_unless_allowed(
     allow: bool, sqlite_url: str, demo: Business, clock: FixedClock, calcom: FakeCalcom, twilio: FakeTwilio
@@ -247,7 +282,7 @@ async def test_an_oversized_body_is_refused(bench: Bench) -> None:
 
 
 async def test_a_booking_change_refreshes_the_slot_cache(bench: Bench) -> None:
-    cache = bench.runtime.services["slot_cache"]
+    cache = bench.runtime.slot_cache
     assert bench.calcom is not None
     await bench._on_app_loop(lambda: cache.warm(bench.business.slug))
     before = bench.calcom.requests_to("GET", "/v2/slots")

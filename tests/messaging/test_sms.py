@@ -104,6 +104,21 @@ async def test_delivery_status_callbacks_are_recorded(bench: Bench) -> None:
     assert not opt.textable  # a landline: no more texts to it
 
 
+async def test_status_callbacks_with_odd_error_codes_are_answered_and_the_code_not_stored(bench_any_db: Bench) -> None:
+    """`"²".isdigit()` is true and PostgreSQL's integer stops at 2**31 - 1: either was a 500."""
+    bench = bench_any_db
+    booking = await bench.book_online(WED_2PM)
+    await bench.webhook("BOOKING_CREATED", booking["uid"])
+    (sent,) = await bench.twilio.messages_arrive(1, to=CUSTOMER)
+    for code in ["²", "99999999999", "3000\uff16", "-1"]:
+        response = await bench.twilio.send_status_callback(sent.sid, "undelivered", error_code=code)
+        assert response.status_code == 204, code
+        (record,) = await bench.rows(MessageRecord, MessageRecord.sid == sent.sid)
+        assert record.status == "undelivered" and record.error_code is None, code
+    odd_status = await bench.twilio.send_status_callback(sent.sid, "delivered-" + "x" * 40)
+    assert odd_status.status_code == 400
+
+
 async def test_missed_call_text_back_and_the_reply_continues_by_text(local_bench: Bench) -> None:
     bench = local_bench
     caller = "+15035550155"
@@ -314,6 +329,20 @@ async def test_calendar_down_when_c_arrives_gets_a_plain_answer(bench: Bench) ->
     assert owner == (
         "Message from +15035550111: wants to cancel their visit by text, but the calendar could not be reached."
     )
+
+
+async def test_a_rate_limited_calendar_gets_a_plain_answer_at_once_not_after_the_block(bench: Bench) -> None:
+    """Twilio waits about 15 s for our answer; Cal.com blocks a key for 60 s. The text is answered at once
+    (and the owner told) instead of waiting the block out."""
+    assert bench.calcom is not None
+    await bench.book_online(WED_2PM)
+    bench.calcom.inject("GET", "/v2/bookings", "429", reset_seconds=60)
+    response = await bench.text_in("C")
+    assert response.status_code == 200
+    assert bench.calcom.requests_to("GET", "/v2/bookings") == 1  # no retry after a minute's wait
+    assert bench.twilio.messages_to(CUSTOMER)[-1].body.startswith("Sorry, something went wrong on our side.")
+    owner = bench.twilio.messages_to(bench.business.owner_mobile)[-1].body
+    assert "wants to cancel their visit by text, but the calendar could not be reached" in owner
 
 
 async def test_a_retried_inbound_webhook_is_handled_once(bench: Bench) -> None:

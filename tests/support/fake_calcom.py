@@ -3,8 +3,9 @@
 Run it with `LiveServer(fake.app)`. It keeps event types and bookings, computes slots from weekly
 availability in a timezone, enforces conflicts (400 "User either already has booking at this time or is
 not available") and booking bounds (the `booking_time_out_of_bounds_error` message), rate-limits per API
-key with `X-RateLimit-*-Default` headers and 429, supports reservations, cancel, reschedule, list with
-filters and pagination, webhooks CRUD, and sends signed webhooks (`deliver_webhook`).
+key like Cal.com's throttler (120 a minute; going over blocks the key for 60 s, and every 429 carries
+`X-RateLimit-Reset-Default` = seconds until the block lifts), supports reservations, cancel, reschedule,
+list with filters and pagination, webhooks CRUD, and sends signed webhooks (`deliver_webhook`).
 
 Every request is validated against `../shared/specs/calcom/calcom-api-v2-openapi.validation.json` with
 openapi-core. A request that does not match answers 400 and is appended to `spec_violations`, which the
@@ -18,9 +19,14 @@ in the file), each a request Cal.com's own code accepts but the generated schema
   defect the validation copy fixes at the top of the body, reference §5); it becomes `anyOf`.
 
 Faults: `fake.inject(method, path_prefix, kind, count=1, ...)` with kind "500", "429", "timeout_no_commit"
-(hang until the client gives up, then fail without doing anything) and "commit_then_hang" (do the work,
-then hang so the client never hears the answer). Hanging waits on an event released at `close()`, so a
-test never sleeps.
+(hang until the client gives up, then fail without doing anything), "commit_then_hang" (do the work,
+then hang so the client never hears the answer), "error" (answer `status` with `body`, whatever its
+shape), and for a create: "answer_cancelled" / "answer_rejected" (the booking is made and at once
+cancelled or rejected, and that is the answer), "answer_moved" (booked `moved_minutes` later than asked).
+Lists can misbehave the way an example-serving mock does: `fake.repeat_first_page = True` answers every
+page with the first one and `hasNextPage: true` (its counts stay true); `fake.page_counts = False` leaves
+`totalItems`/`remainingItems`/`returnedItems` out. Hanging waits
+on an event released at `close()`, so a test never sleeps.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
@@ -208,6 +215,18 @@ class EventType:
         return data
 
 
+FAULT_KINDS = (
+    "500",
+    "429",
+    "timeout_no_commit",
+    "commit_then_hang",
+    "error",
+    "answer_cancelled",
+    "answer_rejected",
+    "answer_moved",
+)
+
+
 @dataclass
 class Fault:
     method: str
@@ -215,6 +234,9 @@ class Fault:
     kind: str
     count: int
     reset_seconds: int = 1
+    status: int = 500
+    body: Any = None
+    moved_minutes: int = 60
 
 
 class FakeCalcom:
@@ -225,6 +247,7 @@ class FakeCalcom:
         api_keys: tuple[str, ...] = ("cal_test_key",),
         rate_limit: int = 120,
         rate_window_seconds: float = 60.0,
+        block_seconds: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
         latency_seconds: float = 0.0,
         web_app_url: str = "https://app.cal.test",
@@ -233,6 +256,9 @@ class FakeCalcom:
         self.api_keys = set(api_keys)
         self.rate_limit = rate_limit
         self.rate_window = rate_window_seconds
+        self.block_seconds = block_seconds
+        self.repeat_first_page = False
+        self.page_counts = True
         self.monotonic = monotonic
         self.latency_seconds = latency_seconds
         self.web_app_url = web_app_url
@@ -247,6 +273,7 @@ class FakeCalcom:
         self.statuses: list[int] = []
         self.faults: list[Fault] = []
         self._windows: dict[str, tuple[float, int]] = {}
+        self._blocked_until: dict[str, float] = {}
         self._ids = itertools.count(1001)
         self._hook_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -262,10 +289,21 @@ class FakeCalcom:
         self.event_types[event_type.id] = event_type
         return event_type
 
-    def inject(self, method: str, path_prefix: str, kind: str, count: int = 1, *, reset_seconds: int = 1) -> None:
-        if kind not in ("500", "429", "timeout_no_commit", "commit_then_hang"):
+    def inject(
+        self,
+        method: str,
+        path_prefix: str,
+        kind: str,
+        count: int = 1,
+        *,
+        reset_seconds: int = 1,
+        status: int = 500,
+        body: Any = None,
+        moved_minutes: int = 60,
+    ) -> None:
+        if kind not in FAULT_KINDS:
             raise ValueError(kind)
-        self.faults.append(Fault(method.upper(), path_prefix, kind, count, reset_seconds))
+        self.faults.append(Fault(method.upper(), path_prefix, kind, count, reset_seconds, status, body, moved_minutes))
 
     def close(self) -> None:
         """Let every hanging handler finish (call before stopping the server)."""
@@ -346,13 +384,20 @@ class FakeCalcom:
         if fault is not None and fault.kind == "timeout_no_commit":
             await self._hang()
             return JSONResponse({"statusCode": 504, "message": "Gateway Timeout"}, 504)
+        if fault is not None and fault.kind == "error":
+            body = fault.body if isinstance(fault.body, bytes | str) else json.dumps(fault.body).encode()
+            return self._with_limits(Response(body, fault.status, media_type="application/json"), limited)
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
         if request.url.path not in ("/v2/slots",) and key not in self.api_keys:
             return self._with_limits(self._error(request, 401, "UnauthorizedException", "Invalid API Key"), limited)
         data = json.loads(body) if body else None
+        if fault is not None and fault.kind == "answer_moved" and isinstance(data, dict):
+            data["start"] = _iso(_parse(data["start"]) + timedelta(minutes=fault.moved_minutes))
         with self._lock:
             response = handler(request, data)
+            if fault is not None and fault.kind in ("answer_cancelled", "answer_rejected"):
+                response = self._turned_down(response, fault.kind.removeprefix("answer_"))
         if fault is not None and fault.kind == "commit_then_hang":
             await self._hang()
         return self._with_limits(response, limited)
@@ -368,19 +413,34 @@ class FakeCalcom:
         return None
 
     def _count(self, request: Request, key: str | None) -> tuple[int, int, int] | Response:
-        """Fixed 60 s window per key (per client address without one), like the NestJS throttler."""
+        """Fixed 60 s window per key (per client address without one); going over blocks the key for
+        `block_seconds`, and while blocked the reset header counts down to the end of the block, like
+        Cal.com's throttler guard (timeToBlockExpire || timeToExpire)."""
         bucket = key or (request.client.host if request.client else "anonymous")
         now = self.monotonic()
+        blocked_until = self._blocked_until.get(bucket, 0.0)
+        if now < blocked_until:
+            response = self._error(request, 429, "ThrottlerException", MSG_THROTTLED)
+            return self._with_limits(response, (self.rate_limit, 0, max(1, math.ceil(blocked_until - now))))
         start, used = self._windows.get(bucket, (now, 0))
         if now - start >= self.rate_window:
             start, used = now, 0
         reset = max(1, round(start + self.rate_window - now))
         if used >= self.rate_limit:
-            self._windows[bucket] = (start, used)
+            self._blocked_until[bucket] = now + self.block_seconds
+            self._windows.pop(bucket, None)  # a fresh window once the block lifts
             response = self._error(request, 429, "ThrottlerException", MSG_THROTTLED)
-            return self._with_limits(response, (self.rate_limit, 0, reset))
+            return self._with_limits(response, (self.rate_limit, 0, math.ceil(self.block_seconds)))
         self._windows[bucket] = (start, used + 1)
         return (self.rate_limit, self.rate_limit - used - 1, reset)
+
+    def _turned_down(self, response: Response, status: str) -> Response:
+        """The create went through and was cancelled or rejected straight away: answer with that booking."""
+        if response.status_code != 201:
+            return response
+        booking = self.bookings[json.loads(bytes(response.body))["data"]["uid"]]
+        booking.update(status=status, updatedAt=_iso(self.now()))
+        return self._ok(booking, 201)
 
     @staticmethod
     def _with_limits(response: Response, limits: tuple[int, int, int]) -> Response:
@@ -736,19 +796,22 @@ class FakeCalcom:
         items.sort(key=lambda b: (_parse(b[sort_key]), b["id"]), reverse=reverse)
         take = int(float(q.get("take") or 100))
         skip = int(float(q.get("skip") or 0))
-        page = items[skip : skip + take]
+        page = items[:take] if self.repeat_first_page else items[skip : skip + take]
         total = len(items)
         pages = max(1, -(-total // take)) if take else 1
-        pagination = {
+        pagination: dict[str, Any] = {
             "totalItems": total,
             "remainingItems": max(0, total - skip - len(page)),
             "returnedItems": len(page),
             "itemsPerPage": take,
             "currentPage": skip // take + 1 if take else 1,
             "totalPages": pages,
-            "hasNextPage": skip + len(page) < total,
+            "hasNextPage": self.repeat_first_page or skip + len(page) < total,
             "hasPreviousPage": skip > 0,
         }
+        if not self.page_counts:
+            for key in ("totalItems", "remainingItems", "returnedItems", "totalPages"):
+                del pagination[key]
         return self._ok(page, pagination=pagination)
 
     def _get_booking(self, request: Request, _data: Any) -> Response:

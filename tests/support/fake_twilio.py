@@ -160,7 +160,7 @@ class FakeTwilio:
         return await asyncio.to_thread(self.wait_for_messages, count, to=to, timeout=within)
 
     async def send_status_callback(
-        self, message_sid: str, status: str, *, error_code: int | None = None, url: str | None = None
+        self, message_sid: str, status: str, *, error_code: int | str | None = None, url: str | None = None
     ) -> httpx.Response:
         """POST a signed delivery status callback for a sent message, as Twilio does."""
         message = next(m for m in self.messages if m.sid == message_sid)

@@ -4,6 +4,7 @@ offline speech engine, books on the embedded calendar and hangs up through the l
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from silentpartner.store.models import BookingRecord
+from silentpartner.voice.audio import silence_ulaw
 from silentpartner.voice.call import CallTiming
+from silentpartner.voice.codec import BURST_GAP_FRAMES
 from silentpartner.voice.speech import OfflineSpeech
 from tests.conftest import PINNED_NOW
 from tests.support.caller_voice import caller_available, caller_says
@@ -152,6 +155,40 @@ async def test_garbage_frames_do_not_kill_the_call_but_ten_in_a_row_do(sqlite_ur
             for _ in range(10):
                 await call.send_raw('{"event": "nonsense"}')
             assert await call.wait_closed() == 1007
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_a_flood_of_bad_frames_is_logged_once_per_burst(sqlite_url: str) -> None:
+    """A 10k-frame fuzz used to write a warning per bad frame; now a burst is one line."""
+    seen = _Records()
+    call_log = logging.getLogger("silentpartner.voice.call")
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        call_log.addHandler(seen)
+        try:
+            placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+            async with app.sim.connect(placed) as call:
+                await call.agent_finished_turn(quiet=0.3)
+                quiet = silence_ulaw(20)
+                for _ in range(1_000):  # junk between good frames: never ten in a row, so the call goes on
+                    await call.send_raw("not json")
+                    await call.send_frame(quiet)
+                for _ in range(BURST_GAP_FRAMES):
+                    await call.send_frame(quiet)
+                await call.send_raw("[]")
+                await call.stop()
+                await call.wait_closed()
+        finally:
+            call_log.removeHandler(seen)
+    bad = [r for r in seen.records if r.getMessage() == "media.bad_message"]
+    assert [r.fields["earlier"] for r in bad] == [0, 1_000]  # type: ignore[attr-defined]
 
 
 async def test_a_forwarded_call_is_greeted_as_a_missed_call(sqlite_url: str) -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from silentpartner.voice.codec import (
+    BURST_GAP_FRAMES,
     BadMessage,
     Connected,
     Dtmf,
@@ -184,3 +185,23 @@ def test_start_shapes_are_checked_strictly() -> None:
     message = json.loads(start())
     message["sequenceNumber"] = 1  # numbers arrive as strings
     assert isinstance(MediaStreamCodec().receive(json.dumps(message)), BadMessage)
+
+
+def test_bad_frames_are_grouped_into_bursts_so_a_flood_is_one_log_line() -> None:
+    codec = started_codec()
+    seq = 2
+    events = []
+    # A fuzzer's 10,000 frames: junk between good media frames (so the socket never closes).
+    for i in range(5_000):
+        events.append(codec.receive("not json"))
+        seq += 1
+        events.append(codec.receive(media(b"\xff" * 160, seq=seq, chunk=i + 1)))
+    bad = [e for e in events if isinstance(e, BadMessage)]
+    assert len(bad) == 5_000 and codec.bad_frames == 5_000
+    assert [e.first_of_burst for e in bad].count(True) == 1 and bad[0].previous_burst == 0
+    # A second of good audio ends the burst; the next bad frame starts another and reports the last one.
+    for i in range(BURST_GAP_FRAMES):
+        seq += 1
+        assert not isinstance(codec.receive(media(b"\xff" * 160, seq=seq, chunk=5_001 + i)), BadMessage)
+    again = codec.receive(b"\x00\x01")
+    assert isinstance(again, BadMessage) and again.first_of_burst and again.previous_burst == 5_000

@@ -118,10 +118,39 @@ async def test_a_call_that_ended_with_nothing_done_is_texted_back_once(sqlite_ur
 
 @pytest.mark.speech
 @needs_speech
-async def test_without_an_auth_token_only_loopback_callers_are_accepted(sqlite_url: str) -> None:
-    settings = Settings(database_url=sqlite_url, public_url=PUBLIC_URL, _env_file=None)  # type: ignore[call-arg]
-    with LiveServer(create_app(settings)) as server:
-        sim = TwilioCallerSim(server.url, public_url=PUBLIC_URL, auth_token=None)
+async def test_unsigned_calls_are_accepted_only_when_allowed_on_a_loopback_url(sqlite_url: str) -> None:
+    local = "http://127.0.0.1:8000"
+    allowed = Settings(database_url=sqlite_url, public_url=local, twilio_allow_unsigned=True, _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(allowed)) as server:
+        sim = TwilioCallerSim(server.url, public_url=local, auth_token=None)
         placed = await sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
-        assert placed.status_code == 200  # the test client is on loopback
-        assert placed.stream_url == "wss://voice.silentpartner.test/twilio/media"
+        assert placed.status_code == 200
+        assert placed.stream_url == "ws://127.0.0.1:8000/twilio/media"
+    # The same machine without the switch: no token, so nothing to check a signature against: refused.
+    refused = Settings(database_url=sqlite_url, public_url=local, _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(refused)) as server:
+        sim = TwilioCallerSim(server.url, public_url=local, auth_token=None)
+        placed = await sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        assert placed.status_code == 403 and placed.stream_url is None
+
+
+async def test_signed_status_callbacks_with_odd_values_are_answered_and_not_stored(db_url: str) -> None:
+    """`"²".isdigit()` is true, PostgreSQL's integer stops at 2**31 - 1 and its varchar(32) at 32
+    characters: a signed callback carrying any of these used to be a 500."""
+    odd = [
+        {"CallStatus": "completed", "CallDuration": "²"},
+        {"CallStatus": "completed", "CallDuration": "99999999999"},
+        {"CallStatus": "completed", "CallDuration": "-5"},
+        {"CallStatus": "completed", "CallDuration": "1_0"},
+        {"CallStatus": "completed-" + "x" * 64, "CallDuration": "12"},
+    ]
+    with voice_app(db_url, PINNED_NOW) as app:
+        for values in odd:
+            placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+            response = await app.sim.post("/twilio/status", {"CallSid": placed.call_sid, **values})
+            assert response.status_code == 204, values
+            record = await app.call_record(placed.call_sid)
+            assert record is not None and record.duration_seconds is None, values
+            assert record.status in ("completed", "ringing", "unavailable"), values
+        bad_sid = await app.sim.post("/twilio/status", {"CallSid": "CA\u0000" + "x" * 80, "CallStatus": "completed"})
+        assert bad_sid.status_code == 204

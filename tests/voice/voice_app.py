@@ -17,7 +17,7 @@ from silentpartner.runtime import Component, Runtime
 from silentpartner.settings import Settings
 from silentpartner.store.db import Database
 from silentpartner.store.models import CallRecord, Job
-from silentpartner.voice.call import TIMING_SERVICE, CallTiming
+from silentpartner.voice.call import CallTiming
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.servers import LiveServer
 from tests.support.twilio_caller import TwilioCallerSim
@@ -36,7 +36,7 @@ class TimingComponent:
         self.timing = timing
 
     async def start(self, runtime: Runtime) -> None:
-        runtime.services[TIMING_SERVICE] = self.timing
+        runtime.call_timing = self.timing
 
     async def stop(self) -> None:
         return None
