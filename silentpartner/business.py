@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -269,6 +269,9 @@ class Business(BaseModel):
 
     calendar: Literal["local", "calcom"] = "local"
     calcom_api_key_env: str = "CALCOM_API_KEY"
+    # The environment variable holding the owner's PIN: changes by phone (and, when set, reading the schedule
+    # by phone) need it, because caller ID can be spoofed. Texts from the owner's and team's numbers don't.
+    owner_pin_env: str | None = None
     # When a Cal.com event type insists on an email and the caller has none: "placeholder" books with
     # <digits>@<placeholder_email_domain>; "refuse" takes a message for the owner instead.
     email_fallback: Literal["placeholder", "refuse"] = "placeholder"
@@ -372,6 +375,22 @@ class Business(BaseModel):
 
     def is_owner(self, number: str | None) -> bool:
         return number is not None and number == self.owner_mobile
+
+    @property
+    def owner_name(self) -> str:
+        """How the receptionist names the owner: the first team member, else "the owner"."""
+        return self.team[0].name if self.team else "the owner"
+
+    def owner_pin(self, environ: Mapping[str, str]) -> str | None:
+        """The owner's PIN from the environment variable `owner_pin_env` names (None: no PIN is set)."""
+        value = environ.get(self.owner_pin_env, "").strip() if self.owner_pin_env else ""
+        return value or None
+
+    def staff(self, number: str | None) -> TeamMember | None:
+        """The team member calling or texting from `number` (the owner's own mobile is the owner, not staff)."""
+        if number is None or self.is_owner(number):
+            return None
+        return next((m for m in self.team if m.phone == number), None)
 
     def is_closed_on(self, day: date) -> bool:
         return day in self.closed_dates

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import uuid
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-
-from sqlalchemy.exc import ArgumentError
 
 from silentpartner.brains import new_chat_brain
 from silentpartner.business import Business
@@ -38,6 +37,7 @@ from silentpartner.conversation.events import (
     Transfer,
 )
 from silentpartner.phones import to_e164
+from silentpartner.store.activity import StoreActivity
 
 
 @dataclass
@@ -140,12 +140,7 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
     clock: Clock = FixedClock(parse_now(options.now, business)) if options.now else SystemClock()
     with tempfile.TemporaryDirectory(prefix="silentpartner-sim-") as tmp:
         url = options.db or f"sqlite+aiosqlite:///{Path(tmp) / 'simulate.db'}"
-        try:
-            db = Database(url)
-        except ArgumentError:
-            raise ConfigError(
-                f"simulate: --db {url!r} is not a database URL (like sqlite+aiosqlite:///sim.db)"
-            ) from None
+        db = Database(url)  # a URL that is not one is refused here, in one line
         http = new_http_client()
         try:
             await migrate.upgrade(db)
@@ -154,7 +149,15 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
             await http.aclose()
             await db.close()
             raise
-        driver = ConversationDriver(business, calendar, clock=clock, brain=brain, seed=options.seed)
+        driver = ConversationDriver(
+            business,
+            calendar,
+            clock=clock,
+            brain=brain,
+            seed=options.seed,
+            activity=StoreActivity(db, business.slug),
+            owner_pin=business.owner_pin(os.environ),
+        )
         sid = f"SIM{uuid.uuid4().hex[:16]}"
         log = CallLog(db, clock)
         is_owner = business.is_owner(caller)
@@ -168,6 +171,7 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
                 channel="sms" if options.text else "simulate",
                 forwarded_from=forwarded,
                 is_owner=is_owner,
+                staff=member.name if (member := business.staff(caller)) else None,
             )
             while True:
                 async for action in driver.handle(event):

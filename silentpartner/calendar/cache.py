@@ -267,5 +267,17 @@ class CachedCalendar:
         finally:
             self.cache.invalidate(self.business)
 
+    async def block(self, start: datetime, end: datetime, *, team_member: str | None, reason: str) -> None:
+        try:
+            await self.port.block(start, end, team_member=team_member, reason=reason)
+        finally:
+            self.cache.invalidate(self.business)
+
+    async def reopen(self, start: datetime, end: datetime, *, team_member: str | None) -> int:
+        try:
+            return await self.port.reopen(start, end, team_member=team_member)
+        finally:
+            self.cache.invalidate(self.business)
+
     async def close(self) -> None:
         await self.port.close()

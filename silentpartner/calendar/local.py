@@ -14,7 +14,7 @@ import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, null, select, union_all, update
+from sqlalchemy import String, cast, delete, func, literal, null, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +36,7 @@ from silentpartner.calendar.port import (
 from silentpartner.clock import Clock
 from silentpartner.phones import try_e164
 from silentpartner.store.db import Database
-from silentpartner.store.models import BookingRecord, CalendarHold, CalendarLock
+from silentpartner.store.models import BookingRecord, CalendarHold, CalendarLock, TimeOff
 
 BACKEND = "local"
 ACTIVE = ("accepted", "pending", "awaiting_payment")
@@ -277,6 +277,63 @@ class LocalCalendar:
             await self._bump(session)
             return _to_booking(record)
 
+    async def block(self, start: datetime, end: datetime, *, team_member: str | None, reason: str) -> None:
+        start, end = _aware(start, "start"), _aware(end, "end")
+        if end <= start:
+            raise InvalidRequest("time off must end after it starts")
+        async with self.db.session() as session:
+            session.add(
+                TimeOff(
+                    business=self.business.slug,
+                    team_member=team_member,
+                    start_at=start,
+                    end_at=end,
+                    reason=reason[:256],
+                    created_at=self.clock.now(),
+                )
+            )
+            await self._bump(session)
+
+    async def reopen(self, start: datetime, end: datetime, *, team_member: str | None) -> int:
+        """Cut [start, end) out of the matching blocks: a block inside it goes, one overlapping it is trimmed
+        (or split in two when the reopened time is in its middle)."""
+        start, end = _aware(start, "start"), _aware(end, "end")
+        changed = 0
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(TimeOff).where(
+                    TimeOff.business == self.business.slug,
+                    TimeOff.team_member.is_(None) if team_member is None else TimeOff.team_member == team_member,
+                    TimeOff.start_at < end,
+                    TimeOff.end_at > start,
+                )
+            )
+            for row in list(rows):
+                changed += 1
+                before = (row.start_at, start) if row.start_at < start else None
+                after = (end, row.end_at) if row.end_at > end else None
+                if before and after:
+                    row.end_at = start
+                    session.add(
+                        TimeOff(
+                            business=row.business,
+                            team_member=row.team_member,
+                            start_at=end,
+                            end_at=after[1],
+                            reason=row.reason,
+                            created_at=self.clock.now(),
+                        )
+                    )
+                elif before:
+                    row.end_at = start
+                elif after:
+                    row.start_at = end
+                else:
+                    await session.delete(row)
+            if changed:
+                await self._bump(session)
+        return changed
+
     async def close(self) -> None:
         """Nothing to close: the database belongs to the runtime."""
 
@@ -372,9 +429,18 @@ class LocalCalendar:
             CalendarHold.start_at > lo - LONGEST_JOB,
             CalendarHold.end_at > lo,
         )
+        # Time off is busy time with no service (so no buffers): for one team member, or everyone.
+        time_off = select(
+            literal("off_", String) + cast(TimeOff.id, String),
+            null(),
+            TimeOff.start_at,
+            TimeOff.end_at,
+            TimeOff.team_member,
+            null(),
+        ).where(TimeOff.business == slug, TimeOff.start_at < hi, TimeOff.end_at > lo)
         # One Core round trip: this runs on every slot search, so it skips the ORM's row machinery.
         connection = await session.connection()
-        rows = await connection.execute(union_all(bookings, holds))
+        rows = await connection.execute(union_all(bookings, holds, time_off))
         pads = self._pads
         none = (ZERO, ZERO)
         return [

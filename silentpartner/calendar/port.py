@@ -170,4 +170,13 @@ class CalendarPort(Protocol):
         """Move a booking; the returned booking may have a new uid (Cal.com) with `rescheduled_from` set."""
         ...
 
+    async def block(self, start: datetime, end: datetime, *, team_member: str | None, reason: str) -> None:
+        """Take [start, end) off: no slots are offered in it (for `team_member`, or for everyone when None).
+        Bookings already in it stay; the caller of this says so."""
+        ...
+
+    async def reopen(self, start: datetime, end: datetime, *, team_member: str | None) -> int:
+        """Give back time taken off in [start, end); the number of blocks changed (0: nothing was off)."""
+        ...
+
     async def close(self) -> None: ...

@@ -33,6 +33,7 @@ from silentpartner.conversation.events import (
     Transfer,
 )
 from silentpartner.conversation.machine import ConversationMachine
+from silentpartner.conversation.owner_tools import ActivityLog
 from silentpartner.conversation.rules.router import RulesBrain
 from silentpartner.conversation.tools import ToolRunner
 
@@ -63,13 +64,17 @@ class ConversationDriver:
         filler_after: float = 1.0,
         seed: int | None = None,
         machine: ConversationMachine | None = None,
+        activity: ActivityLog | None = None,
+        owner_pin: str | None = None,
     ) -> None:
         self.business = business
         self.calendar = calendar
         self.clock = clock
         self.brain: Brain | None = None if brain is None or isinstance(brain, RulesBrain) else brain
-        self.machine = machine or ConversationMachine(business, clock, seed=seed, external_brain=self.brain is not None)
-        self.runner = ToolRunner(calendar, business)
+        self.machine = machine or ConversationMachine(
+            business, clock, seed=seed, external_brain=self.brain is not None, owner_pin=owner_pin
+        )
+        self.runner = ToolRunner(calendar, business, activity)
         self.tool_timeout = tool_timeout
         self.filler_after = filler_after
         self.transcript: list[dict[str, Any]] = []
@@ -103,6 +108,8 @@ class ConversationDriver:
             self.transcript[-1]["text"] = event.heard  # what the caller actually heard
             self.transcript[-1]["interrupted"] = True
         actions = self._machine_handle(event)
+        if self.machine.memory.runs_the_day:
+            self.brain = None  # the owner's assistant is the rules brain (see rules/owner.py)
         if self.brain is not None and not self.finished:
             text = None
             if isinstance(event, CallerSaid) and event.final and event.text.strip():
@@ -200,6 +207,7 @@ class ConversationDriver:
         brain: Brain | RulesBrain | None = None,
         tool_timeout: float = 8.0,
         filler_after: float = 1.0,
+        activity: ActivityLog | None = None,
     ) -> ConversationDriver:
         external = brain is not None and not isinstance(brain, RulesBrain)
         machine = ConversationMachine.from_state(state["machine"], business, clock, external_brain=external)
@@ -207,10 +215,11 @@ class ConversationDriver:
             business,
             calendar,
             clock=clock,
-            brain=brain,
+            brain=None if machine.memory.runs_the_day else brain,
             tool_timeout=tool_timeout,
             filler_after=filler_after,
             machine=machine,
+            activity=activity,
         )
         driver.transcript = list(state.get("transcript", []))
         if driver.brain is not None and state.get("brain"):

@@ -26,6 +26,7 @@ class CallStarted:
     forwarded_from: str | None = None  # set when the owner's line forwarded a missed call
     is_owner: bool = False
     known_customer: bool = False
+    staff: str | None = None  # the team member calling or texting (their number is in businesses.toml)
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,23 @@ def can_cancel(memory: Memory, uid: str) -> None:
 
 
 def is_owner(memory: Memory) -> None:
-    if not memory.is_owner:
+    """The owner or a team member, from their own number; by phone also with the PIN when one is set."""
+    if not memory.runs_the_day:
         raise Refused("only the owner calling from their own phone may hear the schedule", "refuse_owner")
+
+
+def can_change_by_owner(memory: Memory, *, pin_set: bool) -> None:
+    """Changes in owner mode: by text from their number; by phone only once the PIN was given (caller ID
+    can be spoofed, and with no PIN set there is nothing to check it against)."""
+    is_owner(memory)
+    if memory.channel != "sms" and not (pin_set and memory.pin_ok):
+        raise Refused("changes by phone need the owner's PIN", "refuse_owner_change")
+
+
+def staff_job(memory: Memory, team_member: str | None) -> None:
+    """A team member only sees and changes their own jobs; the owner, everyone's."""
+    if memory.staff is not None and team_member != memory.staff:
+        raise Refused("that job belongs to someone else on the team", "refuse_not_yours")
 
 
 _ATTACKS = re.compile(

@@ -70,7 +70,8 @@ def plain(text: str) -> str:
     text = text.lower().replace("’", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
-    text = re.sub(r"[^a-z0-9'@.+# ]+", " ", text)
+    text = re.sub(r"[^a-z0-9'@.+#: ]+", " ", text)
+    text = re.sub(r"(?<!\d):|:(?!\d)", " ", text)  # a colon only inside a clock time ("3:10")
     text = re.sub(r"(?<![a-z0-9])'|'(?![a-z])", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     return re.sub(r"\s+", " ", text).strip()

@@ -14,13 +14,14 @@ decisions in the driver and calls the same capabilities.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from silentpartner.business import Business
 from silentpartner.clock import Clock
-from silentpartner.conversation import guards, tool_results, wording
+from silentpartner.conversation import guards, shapes, tool_results, wording
 from silentpartner.conversation.events import (
     Action,
     AgentInterrupted,
@@ -42,6 +43,7 @@ from silentpartner.conversation.events import (
 from silentpartner.conversation.memory import Memory, PendingTool
 from silentpartner.conversation.reading import ReadContext, Reading, read
 from silentpartner.conversation.replies import Replies
+from silentpartner.conversation.rules import owner
 from silentpartner.conversation.rules.router import RulesBrain
 from silentpartner.conversation.states import Flow, State, check_move, expects
 from silentpartner.conversation.when import TimeWindow
@@ -65,9 +67,12 @@ class ConversationMachine:
         external_brain: bool = False,
         memory: Memory | None = None,
         replies_count: int = 0,
+        owner_pin: str | None = None,
     ) -> None:
         self.business = business
         self.clock = clock
+        # The owner's PIN, from the environment (never kept in memory, which a text thread stores).
+        self.owner_pin = owner_pin
         self.memory = memory or Memory(business=business.slug, call_id=call_id, channel=channel, caller=caller)
         self.replies = Replies(seed, replies_count)
         self.external_brain = external_brain
@@ -77,7 +82,7 @@ class ConversationMachine:
     # -- facts the brains use ------------------------------------------------------------------------
     @property
     def owner_name(self) -> str:
-        return self.business.team[0].name if self.business.team else "the owner"
+        return self.business.owner_name
 
     @property
     def is_sms(self) -> bool:
@@ -131,6 +136,7 @@ class ConversationMachine:
             bookings=tuple(m.bookings),
             ambiguous=m.ambiguous if m.state == State.WHEN_WHICH else None,
             rescheduling=m.flow == Flow.RESCHEDULE,
+            runs_the_day=m.runs_the_day,
         )
         return read(text, context)
 
@@ -151,13 +157,15 @@ class ConversationMachine:
             m.caller = event.caller
             m.forwarded_from = event.forwarded_from
             m.is_owner = event.is_owner or self.business.is_owner(event.caller)
+            member = event.staff or (None if m.is_owner else self.business.staff(event.caller))
+            m.staff = member.name if hasattr(member, "name") else member  # type: ignore[union-attr]
             m.known_customer = event.known_customer
             m.details.phone = event.caller
             if event.channel == "sms" and event.caller:
                 m.details.phone_confirmed = True  # they are texting from it
-            if m.is_owner:
-                m.flow = Flow.OWNER
-                return [self.owner_schedule()]
+            if m.runs_the_day:
+                self.external_brain = False  # the owner's assistant is the rules brain: deterministic, guarded
+                return owner.start(self)
             return self.greeting() if self.external_brain else self._rules.start(self)
         if isinstance(event, CallerSaid):
             if not event.final or not event.text.strip():
@@ -169,6 +177,8 @@ class ConversationMachine:
             return [] if self.external_brain else self._rules.said(self, self.read(event.text))
         if isinstance(event, KeysPressed):
             m.silences = 0
+            if m.state == State.OWNER_PIN:
+                return owner.on_pin(self, self.read(event.digits))
             return [] if self.external_brain else self._rules.keys(self, event.digits)
         if isinstance(event, ToolResult):
             return self._result(event)
@@ -280,7 +290,7 @@ class ConversationMachine:
         release = m.hold_id
         m.chosen, m.hold_id = slot_id, None
         m.readback_for, m.readback_yes = None, False
-        args: dict[str, Any] = {"slot": tool_results.slot_args(m.offered[slot_id]), "holder": m.call_id}
+        args: dict[str, Any] = {"slot": shapes.slot_args(m.offered[slot_id]), "holder": m.call_id}
         if release:
             args["release_hold"] = release
         return self.run_tool("hold_slot", "hold", **args)
@@ -319,7 +329,7 @@ class ConversationMachine:
         return self.run_tool(
             "book",
             "book",
-            slot=tool_results.slot_args(slot),
+            slot=shapes.slot_args(slot),
             name=d.name,
             phone=d.phone,
             address=d.address,
@@ -345,16 +355,27 @@ class ConversationMachine:
         guards.can_reschedule(m, uid, m.chosen or "")
         slot = m.offered[m.chosen or ""]
         return self.run_tool(
-            "reschedule", "reschedule", uid=uid, phone=m.caller, slot=tool_results.slot_args(slot), hold_id=m.hold_id
+            "reschedule", "reschedule", uid=uid, phone=m.caller, slot=shapes.slot_args(slot), hold_id=m.hold_id
         )
 
-    def owner_schedule(self, day: date | None = None) -> RunTool:
+    def owner_schedule(self, day: date | None = None, *, until: date | None = None, purpose: str = "owner") -> RunTool:
+        """The jobs on a day (or days up to `until`), all of them for the owner, their own for a team member."""
         guards.is_owner(self.memory)
         local = day or self.today()
         start = datetime.combine(local, datetime.min.time(), tzinfo=self.business.tz)
         # The next local midnight, built on the wall clock so a DST day keeps its true length.
-        end = datetime.combine(local + timedelta(days=1), datetime.min.time(), tzinfo=self.business.tz)
-        return self.run_tool("owner_schedule", "owner", start=start.isoformat(), end=end.isoformat())
+        last = until or local + timedelta(days=1)
+        end = datetime.combine(last, datetime.min.time(), tzinfo=self.business.tz)
+        return self.run_tool(
+            "owner_schedule", purpose, start=start.isoformat(), end=end.isoformat(), member=self.memory.staff
+        )
+
+    @property
+    def pin_set(self) -> bool:
+        return bool(self.owner_pin)
+
+    def pin_matches(self, digits: str) -> bool:
+        return bool(self.owner_pin) and hmac.compare_digest(digits.encode(), (self.owner_pin or "").encode())
 
     def take_message(self, text: str) -> list[Action]:
         m = self.memory
@@ -456,7 +477,13 @@ class ConversationMachine:
 
     @classmethod
     def from_state(
-        cls, data: dict[str, Any], business: Business, clock: Clock, *, external_brain: bool = False
+        cls,
+        data: dict[str, Any],
+        business: Business,
+        clock: Clock,
+        *,
+        external_brain: bool = False,
+        owner_pin: str | None = None,
     ) -> ConversationMachine:
         memory = Memory.from_dict(data["memory"])
         machine = cls(
@@ -469,7 +496,9 @@ class ConversationMachine:
             external_brain=external_brain,
             memory=memory,
             replies_count=data.get("replies", 0),
+            owner_pin=owner_pin,
         )
+        machine.external_brain = machine.external_brain and not memory.runs_the_day
         # Spoken labels are relative ("tomorrow"): a thread picked up on another day says them afresh.
         for item in [*memory.offered.values(), *memory.bookings]:
             item.label = machine.label(item.start)

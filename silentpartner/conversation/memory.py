@@ -63,6 +63,23 @@ class MoveRequest:
 
 
 @dataclass
+class OwnerTask:
+    """A change the owner asked for, waiting on their yes: move, cancel, a running-late text, time off."""
+
+    kind: str  # who | move | cancel | late | block | reopen
+    job_minutes: int | None = None  # the job named by its time ("the 2pm": 840)
+    job_name: str | None = None  # or by its customer ("the Lee job")
+    uid: str | None = None  # the booking, once found
+    customer: str | None = None  # that booking's customer, as said back
+    phone: str | None = None  # and their number (a running-late text goes there)
+    late_minutes: int | None = None
+    start: datetime | None = None  # the booking's start, or a stretch of time off
+    end: datetime | None = None
+    member: str | None = None  # whose time off (None: the whole business)
+    label: str = ""  # how the job or the time off is said back
+
+
+@dataclass
 class PendingTool:
     call_id: str
     name: str
@@ -77,6 +94,9 @@ class Memory:
     caller: str | None = None
     forwarded_from: str | None = None
     is_owner: bool = False
+    staff: str | None = None  # a team member running their day (their own jobs only)
+    pin_ok: bool = False  # the owner's PIN was given on this call
+    pin_tries: int = 0
     known_customer: bool = False
 
     state: State = State.GREETING
@@ -95,6 +115,7 @@ class Memory:
     bookings_loaded: bool = False
     target_uid: str | None = None
     move: MoveRequest | None = None
+    owner_task: OwnerTask | None = None
     message: str | None = None
     pending_tool: PendingTool | None = None
     tool_seq: int = 0
@@ -114,6 +135,11 @@ class Memory:
 
     outcome: Outcome = field(default_factory=Outcome)
     finished: bool = False
+
+    @property
+    def runs_the_day(self) -> bool:
+        """The owner or a team member (owner mode), not a customer."""
+        return self.is_owner or self.staff is not None
 
     @property
     def window(self) -> TimeWindow | None:
@@ -158,6 +184,11 @@ class Memory:
             move = values["move"]
             day = move.get("booking_day")
             memory.move = MoveRequest(**{**move, "booking_day": date.fromisoformat(day) if day else None})
+        if values.get("owner_task"):
+            task = values["owner_task"]
+            memory.owner_task = OwnerTask(
+                **{**task, "start": _maybe_time(task.get("start")), "end": _maybe_time(task.get("end"))}
+            )
         if values.get("pending_tool"):
             memory.pending_tool = PendingTool(**values["pending_tool"])
         if values.get("way_out_from"):
@@ -177,6 +208,9 @@ _PLAIN = frozenset(
         "caller",
         "forwarded_from",
         "is_owner",
+        "staff",
+        "pin_ok",
+        "pin_tries",
         "known_customer",
         "service",
         "last_offer",
@@ -227,6 +261,10 @@ def _flags(window: TimeWindow) -> dict[str, Any]:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _window(data: dict[str, Any]) -> TimeWindow:

@@ -19,6 +19,7 @@ from silentpartner.business import Business, FaqEntry
 from silentpartner.conversation import faq, guards
 from silentpartner.conversation.lexicon import Intent, describes_problem, fixture_in, intents_in, plain, symptom_in
 from silentpartner.conversation.memory import KnownBooking, OfferedSlot
+from silentpartner.conversation.owner_reading import OwnerReading, read_owner
 from silentpartner.conversation.picking import on_offered_day, ordinal_pick, pick_offered
 from silentpartner.conversation.spoken.addresses import extract_address
 from silentpartner.conversation.spoken.emails import extract_email
@@ -47,6 +48,7 @@ class ReadContext:
     bookings: tuple[KnownBooking, ...] = ()  # the caller's own bookings, once looked up
     ambiguous: Ambiguous | None = None  # a time question asked back
     rescheduling: bool = False  # the caller is moving a booking: times name the booking or the new time
+    runs_the_day: bool = False  # the owner or a team member: read the owner's intents too
 
     @property
     def tz(self) -> ZoneInfo:
@@ -71,6 +73,7 @@ class Reading:
     water_running: bool = False  # the business's safety words: say the safety line first
     when: When | None = None  # for a move request, the new time (see `move`)
     move: MoveWords | None = None  # a request to move a booking, read for the booking's day and the new time
+    owner: OwnerReading | None = None  # the owner's (or a team member's) asks and changes
     when_choice: TimeWindow | None = None  # the answer to a time question asked back
     slot: str | None = None  # the id of the offered slot picked
     booking: str | None = None  # the uid of the caller's booking they named
@@ -147,8 +150,10 @@ def read(text: str, context: ReadContext) -> Reading:
     core = asking & {Intent.PRICE, Intent.HOURS, Intent.AREA}
     if matched is not None and core and matched.score < _FAQ_OVER_CORE:
         matched = None  # "how much is a service call?" is the price question, not an FAQ that mentions calls
+    owner = read_owner(said, context.now, context.tz) if context.runs_the_day else None
     reading = Reading(
         text=said,
+        owner=owner,
         plain=words,
         intents=frozenset(kinds),
         yes=yes,

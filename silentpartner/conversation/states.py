@@ -39,7 +39,8 @@ class State(StrEnum):
     MESSAGE_OFFER = "message_offer"  # "shall I take a message?"
     WAY_OUT = "way_out"  # after two misunderstandings: a message or a transfer?
     ANYTHING_ELSE = "anything_else"
-    OWNER = "owner"  # the owner calling in about their schedule
+    OWNER = "owner"  # the owner (or a team member) running their day: "what's on Thursday?"
+    OWNER_PIN = "owner_pin"  # by phone, the owner's PIN first (caller ID can be spoofed)
     TRANSFERRED = "transferred"
     DONE = "done"
 
@@ -100,20 +101,20 @@ ANYWHERE = frozenset(
 _AFTER_SEARCH = frozenset({S.SLOT_CHOICE, S.EMERGENCY_OFFER, S.CONFIRM})
 
 TABLE: dict[State, Row] = {
-    S.GREETING: Row("open", _ENTRY_TOOLS, frozenset({S.OWNER, S.SLOT_CHOICE, S.CONFIRM})),
+    S.GREETING: Row("open", _ENTRY_TOOLS, frozenset({S.OWNER, S.OWNER_PIN, S.SLOT_CHOICE, S.CONFIRM})),
     S.NEED: Row("open", _ENTRY_TOOLS, frozenset({S.OWNER, S.SLOT_CHOICE, S.CONFIRM})),
     S.PROBLEM: Row("open", _DETAIL_TOOLS, _AFTER_SEARCH),
     S.NAME: Row("name", _DETAIL_TOOLS, _AFTER_SEARCH),
     S.PHONE_CONFIRM: Row("yes_no", _DETAIL_TOOLS, _AFTER_SEARCH),
     S.PHONE: Row("phone", _DETAIL_TOOLS, _AFTER_SEARCH),
     S.ADDRESS: Row("address", _DETAIL_TOOLS, _AFTER_SEARCH),
-    S.WHEN: Row("time", (*_DETAIL_TOOLS, "my_appointments"), _AFTER_SEARCH),
+    S.WHEN: Row("time", (*_DETAIL_TOOLS, "my_appointments"), _AFTER_SEARCH | {S.OWNER}),
     S.WHEN_WHICH: Row("choice", _DETAIL_TOOLS, _AFTER_SEARCH),
-    S.SLOT_CHOICE: Row("choice", (*_DETAIL_TOOLS, "reschedule_booking"), _AFTER_SEARCH),
+    S.SLOT_CHOICE: Row("choice", (*_DETAIL_TOOLS, "reschedule_booking"), _AFTER_SEARCH | {S.OWNER}),
     S.CONFIRM: Row(
         "yes_no",
         ("save_details", "find_slots", "choose_slot", "book", "reschedule_booking", "cancel_booking", *_ALWAYS_TOOLS),
-        frozenset({S.CHANGE, S.SLOT_CHOICE, S.CONFIRM}),
+        frozenset({S.CHANGE, S.SLOT_CHOICE, S.CONFIRM, S.OWNER}),
     ),
     S.CHANGE: Row("open", _DETAIL_TOOLS, frozenset({S.CONFIRM, S.SLOT_CHOICE})),
     S.EMERGENCY_OFFER: Row("yes_no", (*_DETAIL_TOOLS, "book"), frozenset({S.CONFIRM, S.SLOT_CHOICE})),
@@ -123,7 +124,8 @@ TABLE: dict[State, Row] = {
     S.MESSAGE_OFFER: Row("yes_no", ("save_details", *_ALWAYS_TOOLS), frozenset()),
     S.WAY_OUT: Row("open", ("save_details", *_ALWAYS_TOOLS), _AFTER_SEARCH),
     S.ANYTHING_ELSE: Row("open", _ENTRY_TOOLS, frozenset({S.OWNER, S.SLOT_CHOICE, S.CONFIRM})),
-    S.OWNER: Row("open", ("owner_schedule", *_ALWAYS_TOOLS), frozenset({S.OWNER})),
+    S.OWNER: Row("open", ("owner_schedule", *_ALWAYS_TOOLS), frozenset({S.OWNER, S.SLOT_CHOICE, S.CONFIRM})),
+    S.OWNER_PIN: Row("phone", (), frozenset({S.OWNER})),
     S.TRANSFERRED: Row("open", _ALWAYS_TOOLS, frozenset({S.ANYTHING_ELSE, S.DONE})),
     S.DONE: Row("open", (), frozenset()),
 }

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from silentpartner.conversation.capabilities import Capabilities
 from silentpartner.conversation.events import Action, Outcome, SendSms
 from silentpartner.conversation.memory import KnownBooking, OfferedSlot
 from silentpartner.speech_text import text_slot
 
-if TYPE_CHECKING:
-    from silentpartner.conversation.machine import ConversationMachine
-
 OUTCOME_BOOKING_KEYS = ("uid", "service", "start", "end", "name", "phone", "address", "notes", "team_member")
 
 
-def register_slots(machine: ConversationMachine, slots: list[dict[str, Any]]) -> list[str]:
+def register_slots(machine: Capabilities, slots: list[dict[str, Any]]) -> list[str]:
     """Give each offered slot an opaque id that only means something in this conversation."""
     m = machine.memory
     ids = []
@@ -44,7 +42,7 @@ def register_slots(machine: ConversationMachine, slots: list[dict[str, Any]]) ->
     return ids
 
 
-def absorb(machine: ConversationMachine, name: str, result: dict[str, Any]) -> list[Action]:
+def absorb(machine: Capabilities, name: str, result: dict[str, Any]) -> list[Action]:
     """Take in a successful result; the texts a booking change sends come back as actions."""
     m = machine.memory
     if "slots" in result:
@@ -76,12 +74,12 @@ def absorb(machine: ConversationMachine, name: str, result: dict[str, Any]) -> l
     if name == "owner_schedule" and m.outcome.action == "none":
         m.outcome = Outcome(action="info")
     booking = result.get("booking")
-    if booking and name in ("book", "reschedule", "cancel"):
-        return booking_changed(machine, name, booking)
+    if booking and name in ("book", "reschedule", "cancel", "owner_reschedule", "owner_cancel"):
+        return booking_changed(machine, name.removeprefix("owner_"), booking)
     return []
 
 
-def booking_changed(machine: ConversationMachine, name: str, booking: dict[str, Any]) -> list[Action]:
+def booking_changed(machine: Capabilities, name: str, booking: dict[str, Any]) -> list[Action]:
     m = machine.memory
     business = machine.business
     action = {"book": "booked", "reschedule": "rescheduled", "cancel": "cancelled"}[name]
@@ -110,12 +108,15 @@ def booking_changed(machine: ConversationMachine, name: str, booking: dict[str, 
             pay = f"pay it here: {link}" if link else f"{machine.owner_name} will send you a way to pay it"
             deposit_body = f"{business.name}: your booking needs a ${service.deposit:.0f} deposit: {pay}"
             actions.append(SendSms(to=to, body=deposit_body, kind="payment_link", booking_uid=booking["uid"]))
-    owner_note = f"{action.capitalize()}: {what} {text_slot(start)}, {booking.get('name') or ''} {to or ''}".strip()
+    if m.is_owner:
+        return actions  # the owner made this change: no summary back to them
+    by = f" (by {m.staff})" if m.staff else ""
+    owner_note = f"{action.capitalize()}{by}: {what} {text_slot(start)}, {booking.get('name') or ''} {to or ''}".strip()
     actions.append(SendSms(to=business.owner_mobile, body=owner_note, kind="owner_summary", booking_uid=booking["uid"]))
     return actions
 
 
-def for_brain(machine: ConversationMachine, name: str, result: dict[str, Any]) -> dict[str, Any]:
+def for_brain(machine: Capabilities, name: str, result: dict[str, Any]) -> dict[str, Any]:
     """What a chat brain is told: opaque slot ids with labels, never the calendar's own ids."""
     m = machine.memory
     if "slots" in result or result.get("unavailable"):
@@ -138,21 +139,10 @@ def for_brain(machine: ConversationMachine, name: str, result: dict[str, Any]) -
     return result
 
 
-def _brief(machine: ConversationMachine, booking: dict[str, Any]) -> dict[str, Any]:
+def _brief(machine: Capabilities, booking: dict[str, Any]) -> dict[str, Any]:
     return {
         "uid": booking["uid"],
         "service": machine.service_name(booking["service"]),
         "when": machine.label(datetime.fromisoformat(booking["start"])),
         "name": booking.get("name"),
-    }
-
-
-def slot_args(slot: OfferedSlot) -> dict[str, Any]:
-    """An offered slot as the calendar tools take it."""
-    return {
-        "calendar_id": slot.calendar_id,
-        "service": slot.service,
-        "start": slot.start.isoformat(),
-        "end": slot.end.isoformat(),
-        "team_member": slot.team_member,
     }

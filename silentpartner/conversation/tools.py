@@ -13,45 +13,8 @@ from typing import Any
 from silentpartner.business import Business
 from silentpartner.calendar.availability import MAX_OFFERS, choose_offers, earliest, nearest
 from silentpartner.calendar.port import Booking, BookingRequest, CalendarPort, NotFound, Slot, SlotUnavailable
-
-NEAREST_DAYS = 14  # how far to look for the nearest alternatives when the asked-for time is full
-
-
-def slot_to_dict(slot: Slot) -> dict[str, Any]:
-    return {
-        "calendar_id": slot.id,
-        "service": slot.service,
-        "start": slot.start.isoformat(),
-        "end": slot.end.isoformat(),
-        "team_member": slot.team_member,
-    }
-
-
-def slot_from_dict(data: dict[str, Any]) -> Slot:
-    return Slot(
-        id=data["calendar_id"],
-        service=data["service"],
-        start=datetime.fromisoformat(data["start"]),
-        end=datetime.fromisoformat(data["end"]),
-        team_member=data.get("team_member"),
-    )
-
-
-def booking_to_dict(booking: Booking, business: Business) -> dict[str, Any]:
-    """The outcome shape: times in ISO 8601 with the business offset, phone in E.164."""
-    tz = business.tz
-    return {
-        "uid": booking.uid,
-        "service": booking.service,
-        "start": booking.start.astimezone(tz).isoformat(),
-        "end": booking.end.astimezone(tz).isoformat(),
-        "name": booking.name,
-        "phone": booking.phone,
-        "address": booking.address,
-        "notes": booking.notes,
-        "team_member": booking.team_member,
-        "payment_link": booking.payment_link,
-    }
+from silentpartner.conversation.owner_tools import ActivityLog, OwnerTools
+from silentpartner.conversation.shapes import NEAREST_DAYS, booking_to_dict, slot_from_dict, slot_to_dict, unavailable
 
 
 def _round_robin(groups: list[list[Slot]], limit: int) -> list[Slot]:
@@ -67,13 +30,17 @@ def _round_robin(groups: list[list[Slot]], limit: int) -> list[Slot]:
 
 
 class ToolRunner:
-    """Runs the engine's tool requests against a CalendarPort."""
+    """Runs the machine's tool requests against a CalendarPort (and, for the owner, the activity log)."""
 
-    def __init__(self, calendar: CalendarPort, business: Business) -> None:
+    def __init__(self, calendar: CalendarPort, business: Business, activity: ActivityLog | None = None) -> None:
         self.calendar = calendar
         self.business = business
+        self.owner = OwnerTools(calendar, business, activity)
 
     async def run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        owner_tool = getattr(self.owner, name, None) if name.startswith("owner_") else None
+        if owner_tool is not None:
+            return await owner_tool(**args)
         handler = getattr(self, f"_{name}", None)
         if handler is None:
             return {"error": f"unknown tool {name}"}
@@ -143,7 +110,7 @@ class ToolRunner:
         try:
             hold = await self.calendar.hold(slot_from_dict(slot), holder=holder)
         except SlotUnavailable as exc:
-            return await self._unavailable(slot, exc)
+            return await unavailable(self.calendar, slot, exc)
         return {"hold_id": hold.id, "expires_at": hold.expires_at.isoformat()}
 
     async def _release_hold(self, hold_id: str) -> dict[str, Any]:
@@ -155,14 +122,6 @@ class ToolRunner:
             await self.calendar.release(hold_id)
         except NotFound:
             pass  # it had already lapsed
-
-    async def _unavailable(self, slot: dict[str, Any], exc: SlotUnavailable) -> dict[str, Any]:
-        alternatives = exc.alternatives
-        if not alternatives:
-            start = datetime.fromisoformat(slot["start"])
-            later = await self.calendar.find_slots(slot["service"], start, start + timedelta(days=NEAREST_DAYS))
-            alternatives = nearest([s for s in later if s.start != start], start)
-        return {"unavailable": True, "alternatives": [slot_to_dict(s) for s in alternatives[:MAX_OFFERS]]}
 
     async def _book(
         self,
@@ -192,7 +151,7 @@ class ToolRunner:
         try:
             booking = await self.calendar.book(request)
         except SlotUnavailable as exc:
-            return await self._unavailable(slot, exc)
+            return await unavailable(self.calendar, slot, exc)
         return {"booking": booking_to_dict(booking, self.business)}
 
     async def _owned(self, uid: str, phone: str) -> Booking | None:
@@ -222,10 +181,5 @@ class ToolRunner:
                 uid, datetime.fromisoformat(slot["start"]), reason="moved by the caller", hold_id=hold_id
             )
         except SlotUnavailable as exc:
-            return await self._unavailable(slot, exc)
+            return await unavailable(self.calendar, slot, exc)
         return {"booking": booking_to_dict(booking, self.business)}
-
-    async def _owner_schedule(self, start: str, end: str) -> dict[str, Any]:
-        bookings = await self.calendar.bookings_between(datetime.fromisoformat(start), datetime.fromisoformat(end))
-        ordered = sorted(bookings, key=lambda b: b.start)
-        return {"day": start, "bookings": [booking_to_dict(b, self.business) for b in ordered]}

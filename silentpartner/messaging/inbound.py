@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from silentpartner.brains import chat_brain
 from silentpartner.business import Business
@@ -34,7 +34,8 @@ from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging import notifications, texts
 from silentpartner.messaging.sms import SmsTransientError, record_inbound, sender_for, set_opt_out
 from silentpartner.store import jobs
-from silentpartner.store.models import MessageRecord, OptOut, SmsThread
+from silentpartner.store.activity import StoreActivity
+from silentpartner.store.models import BookingRecord, MessageRecord, OptOut, SmsThread
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -307,12 +308,25 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
     events: list[Any] = []
     # A thread saved by an older release (no "machine" in it) starts afresh rather than failing.
     resumable = bool((state.get("driver") or {}).get("machine"))
+    activity = StoreActivity(runtime.db, business.slug)
     if resumable and not state.get("finished") and not stale:
-        driver = ConversationDriver.from_state(state["driver"], business, calendar, clock=runtime.clock, brain=brain)
+        driver = ConversationDriver.from_state(
+            state["driver"], business, calendar, clock=runtime.clock, brain=brain, activity=activity
+        )
     else:
-        driver = ConversationDriver(business, calendar, clock=runtime.clock, brain=brain)
+        driver = ConversationDriver(business, calendar, clock=runtime.clock, brain=brain, activity=activity)
         thread_id = f"SMS{uuid.uuid4().hex[:24]}"
-        events.append(CallStarted(business=business.slug, caller=phone, call_id=thread_id, channel="sms"))
+        member = business.staff(phone)
+        events.append(
+            CallStarted(
+                business=business.slug,
+                caller=phone,
+                call_id=thread_id,
+                channel="sms",
+                is_owner=business.is_owner(phone),
+                staff=member.name if member else None,
+            )
+        )
     events.append(CallerSaid(text=body))
 
     said: list[str] = []
@@ -332,14 +346,28 @@ async def _converse(runtime: Runtime, business: Business, phone: str, body: str,
     for sms in outbound:
         if sms.to == business.owner_mobile and sms.kind.startswith("owner_"):
             await _tell_owner(runtime, business, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
-        elif sms.to == phone or sms.to == business.owner_mobile:
-            # Texts only ever go to this texter or the owner, whatever the conversation asks.
+        elif sms.to == phone or sms.to == business.owner_mobile or await _customer_of(runtime, business, phone, sms):
+            # Texts only go to this texter, the owner, or (when the owner or the team made a change) the customer
+            # of that booking, whatever the conversation asks.
             await _send(runtime, business, sms.to, sms.body, kind=sms.kind, booking_uid=sms.booking_uid)
             if sms.to == phone:
                 replies.append(sms.body)
+        else:
+            log_event(log, "sms.refused_recipient", logging.WARNING, business=business.slug, kind=sms.kind)
 
     async with runtime.db.session() as session:
         thread = await _thread(session, business, phone, now)
         thread.state = {"driver": driver.to_state(), "finished": driver.finished}
         thread.updated_at = now
     return replies
+
+
+async def _customer_of(runtime: Runtime, business: Business, texter: str, sms: SendSms) -> bool:
+    """A text to a customer about their own booking, asked for by the owner or a team member."""
+    if not (business.is_owner(texter) or business.staff(texter)) or not sms.booking_uid:
+        return False
+    async with runtime.db.session() as session:
+        row = await session.scalar(
+            select(BookingRecord).where(BookingRecord.uid == sms.booking_uid, BookingRecord.business == business.slug)
+        )
+    return row is not None and row.attendee_phone == sms.to

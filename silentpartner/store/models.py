@@ -120,6 +120,22 @@ class CalendarHold(Base):
     __table_args__ = (Index("ix_holds_business_start", "business", "start_at"),)
 
 
+class TimeOff(Base):
+    """Time the owner (or a team member) took off, or closed for the whole business: the local calendar offers
+    no slots in it. `team_member` None closes the business."""
+
+    __tablename__ = "time_off"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business: Mapped[str] = mapped_column(String(64))
+    team_member: Mapped[str | None] = mapped_column(String(128))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_time_off_business_start", "business", "start_at"),)
+
+
 class CalendarLock(Base):
     """One row per business calendar; booking takes it FOR UPDATE so racing writers serialise."""
 

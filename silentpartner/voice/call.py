@@ -120,6 +120,7 @@ class CallInfo:
     is_owner: bool = False
     known_customer: bool = False
     channel: str = "phone"
+    staff: str | None = None  # a team member calling from their own number
 
 
 @dataclass
@@ -216,6 +217,7 @@ class LiveCall:
                 channel=self.info.channel,  # type: ignore[arg-type]
                 forwarded_from=self.info.forwarded_from,
                 is_owner=self.info.is_owner,
+                staff=self.info.staff,
                 known_customer=self.info.known_customer,
             )
         )

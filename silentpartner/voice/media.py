@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -16,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from silentpartner.calendar import patience
 from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
+from silentpartner.store.activity import StoreActivity
 from silentpartner.store.models import BookingRecord
 from silentpartner.voice import records, tokens
 from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
@@ -129,7 +131,14 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
     from silentpartner.brains import brain_for_call
     from silentpartner.conversation.driver import ConversationDriver
 
-    driver = ConversationDriver(business, calendar, clock=runtime.clock, brain=brain_for_call(runtime))
+    driver = ConversationDriver(
+        business,
+        calendar,
+        clock=runtime.clock,
+        brain=brain_for_call(runtime),
+        activity=StoreActivity(runtime.db, business.slug),
+        owner_pin=business.owner_pin(os.environ),
+    )
     call = LiveCall(
         info=CallInfo(
             call_sid=record.sid,
@@ -137,6 +146,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
             caller=record.from_number,
             forwarded_from=record.forwarded_from,
             is_owner=record.is_owner,
+            staff=(member.name if (member := business.staff(record.from_number)) else None),
             known_customer=await _known_customer(runtime, business.slug, record.from_number),
             channel=record.channel if record.channel in ("phone", "browser") else "phone",
         ),

@@ -70,14 +70,9 @@ def missed_text(summary: str, caller: str | None) -> str:
     return f"Missed transfer: {summary}{back}"
 
 
-def owner_name(business: Business) -> str:
-    # The same rule the conversation uses when it says who it is putting the caller through to.
-    return business.team[0].name if business.team else "the owner"
-
-
 def missed_for_caller(business: Business) -> str:
     return (
-        f"Sorry, {owner_name(business)} couldn't pick up just now. I've passed your details on, "
+        f"Sorry, {business.owner_name} couldn't pick up just now. I've passed your details on, "
         "and they'll call you back as soon as they can. Goodbye."
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from silentpartner.conversation.capabilities import Capabilities
-from silentpartner.conversation.events import Action, EndOfTurn, Outcome, Say
+from silentpartner.conversation.events import Action, EndOfTurn, Outcome, Say, SendSms
 from silentpartner.conversation.lexicon import Intent
 from silentpartner.conversation.reading import Reading
 from silentpartner.conversation.states import State, expects
@@ -105,7 +105,12 @@ def refuse(c: Capabilities, key: str) -> list[Action]:
     if m.refusals >= 3:
         return c.goodbye()
     line = c.line(key) if m.refusals == 1 else c.line("refuse_again")
+    warn: list[Action] = []
+    if key == "refuse_owner" and m.tell_once("owner_told_of_attempt"):
+        # Someone not on the owner's or team's number asked for the schedule or the owner's powers.
+        body = f"{c.business.name}: {m.caller or 'a hidden number'} asked for your schedule; I refused."
+        warn.append(SendSms(to=c.business.owner_mobile, body=body, kind="owner_message"))
     if m.state in _OPEN:
         follow = c.line("then_anything")
-        return c.ask(State.ANYTHING_ELSE, text=f"{line} {follow}")
-    return [Say(f"{line} {m.last_prompt}".strip()), EndOfTurn(expects(m.state))]
+        return c.ask(State.ANYTHING_ELSE, text=f"{line} {follow}", before=warn)
+    return [*warn, Say(f"{line} {m.last_prompt}".strip()), EndOfTurn(expects(m.state))]

@@ -12,7 +12,6 @@ steps whatever was asked:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,11 +59,8 @@ HANDLERS: dict[State, Handler] = {
     State.MESSAGE: messages.on_message,
     State.MESSAGE_OFFER: messages.on_message_offer,
     State.WAY_OUT: repair.on_way_out,
-    State.OWNER: owner.on_owner,
     State.TRANSFERRED: closing.on_anything_else,
 }
-
-_SCHEDULE = re.compile(r"\b(schedule|jobs?|appointments?|bookings?|booked|calendar|diary)\b")
 
 
 class RulesBrain:
@@ -91,12 +87,12 @@ class RulesBrain:
     def said(self, c: Capabilities, r: Reading) -> list[Action]:
         m = c.memory
         m.last_heard = r.text
+        if m.runs_the_day:
+            return owner.said(c, r)
         if r.attack or (r.claims_owner and not m.is_owner):
             return answers.refuse(c, "refuse_owner" if r.claims_owner else "refuse_rules")
         if r.has(Intent.GAS):
             return emergency.report_gas(c, r)
-        if m.is_owner and _SCHEDULE.search(r.plain):
-            return owner.schedule_request(c, r)
         requests.keep_volunteered(c, r)
         if (r.has(Intent.PERSON) or r.asks_for_owner) and m.state not in (State.MESSAGE, State.WAY_OUT):
             return c.transfer()
@@ -121,6 +117,8 @@ class RulesBrain:
 
     def after_tool(self, c: Capabilities, name: str, purpose: str, result: dict[str, Any]) -> list[Action]:
         m = c.memory
+        if m.runs_the_day:
+            return owner.after_tool(c, name, purpose, result)
         if name == "find_slots":
             if purpose == "emergency":
                 return emergency.offer(c)
@@ -138,8 +136,6 @@ class RulesBrain:
             return booking.done(c, name, result["booking"])
         if name == "my_bookings":
             return existing.bookings_loaded(c)
-        if name == "owner_schedule":
-            return owner.schedule(c, result.get("bookings", []), result.get("day"))
         return []
 
 

@@ -62,7 +62,7 @@ def find(c: Capabilities, when: When) -> list[Action]:
     limit = c.now_local() + timedelta(days=c.business.booking_window_days)
     if all(w.start > limit for w in windows):
         return c.ask(State.WHEN, "too_far", days=c.business.booking_window_days)
-    uid = m.target_uid if m.flow == Flow.RESCHEDULE else None
+    uid = m.target_uid if m.flow in (Flow.RESCHEDULE, Flow.OWNER) else None
     return [c.search(windows, purpose="offer", reschedule_uid=uid)]
 
 
