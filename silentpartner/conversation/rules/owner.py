@@ -46,8 +46,7 @@ def start(c: Capabilities) -> list[Action]:
 def on_pin(c: Capabilities, r: Reading) -> list[Action]:
     m = c.memory
     if c.pin_matches(r.digits):
-        m.pin_ok = True
-        m.state = State.OWNER
+        m.pin_ok = True  # today's jobs next, greeting the owner (the state moves on with the answer)
         return [c.owner_schedule(purpose="owner:schedule")]
     m.pin_tries += 1
     if m.pin_tries < 2:
