@@ -79,7 +79,9 @@ class CallLog:
         self.clock = clock
         self.record_id: int | None = None
 
-    async def open(self, sid: str, business: Business, caller: str | None, forwarded: str | None, owner: bool) -> None:
+    async def open(
+        self, sid: str, business: Business, caller: str | None, forwarded: str | None, owner: bool, channel: str
+    ) -> None:
         from silentpartner.store.models import CallRecord
 
         async with self.db.session() as session:
@@ -90,7 +92,7 @@ class CallLog:
                 to_number=business.main_number,
                 forwarded_from=forwarded,
                 is_owner=owner,
-                channel="simulate",
+                channel=channel,
                 status="in-progress",
                 transcript=[],
                 started_at=self.clock.now(),
@@ -161,7 +163,7 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
         sid = f"SIM{uuid.uuid4().hex[:16]}"
         log = CallLog(db, clock)
         is_owner = business.is_owner(caller)
-        await log.open(sid, business, caller, forwarded, is_owner)
+        await log.open(sid, business, caller, forwarded, is_owner, "sms" if options.text else "simulate")
         out = _Printer(stdout, jsonl=options.jsonl)
         try:
             event: Event = CallStarted(

@@ -88,7 +88,20 @@ _ATTACKS = re.compile(
     re.IGNORECASE,
 )
 # Generic claims only: a customer who shares the owner's first name ("this is Mike") is not refused.
-_CLAIMS_OWNER = re.compile(r"\b(i'?m|i am|this is) (the owner|the boss|the business owner)\b", re.IGNORECASE)
+_CLAIMS_OWNER = re.compile(
+    r"\b(i'?m|i am|this is|it'?s|it is) (the owner|the boss|the business owner|the manager)\b", re.IGNORECASE
+)
+# The owner's questions, from someone who is not the owner: the day's jobs, who a job is.
+_ASKS_SCHEDULE = re.compile(
+    r"\b(?:read|give|tell|send) me (?:the |your |today'?s |tomorrow'?s )?"
+    r"(?:schedule|jobs|appointments|bookings|list)\b"
+    r"|\bwhat'?s on (?:the |your )?(?:schedule|calendar|books)\b"
+    r"|\b(?:the|your|today'?s) (?:schedule|jobs) (?:for )?today\b"
+    r"|\bwho(?:'s| is) the \d{1,2}(?::\d{2})?\s*(?:am|pm)?\b"
+    r"|\bwho(?:'s| is) (?:booked|coming|on) (?:today|tomorrow|at)\b"
+    r"|\bhow many (?:calls|jobs|bookings) (?:today|did you)\b",
+    re.IGNORECASE,
+)
 
 
 def is_rule_attack(text: str) -> bool:
@@ -98,3 +111,8 @@ def is_rule_attack(text: str) -> bool:
 
 def claims_to_be_owner(text: str) -> bool:
     return bool(_CLAIMS_OWNER.search(text))
+
+
+def asks_for_the_schedule(text: str) -> bool:
+    """The owner's kind of question ("what's on the schedule today", "who is the 2pm?"): refused to anyone else."""
+    return bool(_ASKS_SCHEDULE.search(text))

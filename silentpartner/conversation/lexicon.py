@@ -275,7 +275,9 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"\bhang up\b|\bnot interested\b",
         r"\bi will (?:figure|sort) it out\b|\bi will deal with it\b|\bi changed my mind\b",
     ),
-    Intent.THANKS: (r"\bthanks?\b|\bthank you\b|\bcheers\b|\bappreciate it\b|\bmuch obliged\b",),
+    Intent.THANKS: (
+        r"\bthanks?\b|\bthank you\b|\bcheers\b|\bappreciate it\b|\bmuch obliged\b|\bthx\b|\bty\b|\bthnx\b",
+    ),
     Intent.GREETING: (r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|yo)(?: there| anyone there)?$",),
     Intent.REJECT_OFFER: (
         r"\bnone of (?:those|them|these|that)\b|\bneither\b",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from silentpartner.conversation.lexicon import plain
+from silentpartner.conversation.picking import times_in
 from silentpartner.conversation.spoken.numbers import digits_from_speech
 
 
@@ -56,7 +57,8 @@ _PATTERNS: dict[OwnerIntent, tuple[str, ...]] = {
         rf"\bwho (?:is|was|s) (?:the |my |at |at the )?{_TIME_REF}\b",
         rf"\bwho (?:do i have|have i got|am i seeing|is booked|is coming|is in) (?:at|for) (?:the )?{_TIME_REF}\b",
         rf"\b(?:what|which) (?:is|s) (?:the |my )?{_TIME_REF}(?: job| appointment| one)?\b",
-        rf"\b(?:tell me about|details (?:on|for)|info on|address (?:for|of)) (?:the |my )?{_TIME_REF}\b",
+        rf"\bwhats (?:the |my )?{_TIME_REF}(?: job| appointment| one)?\b",
+        rf"\b(?:tell me about|details (?:on|for)|info on|address (?:for|of)) (?:the |my )?(?:{_DAY}s? )?{_TIME_REF}\b",
         rf"\bwhere is (?:the |my )?{_TIME_REF}\b",
     ),
     OwnerIntent.NEXT: (
@@ -80,12 +82,12 @@ _PATTERNS: dict[OwnerIntent, tuple[str, ...]] = {
         r"\bhow (?:busy|many) (?:was|has) (?:the phone|it been)\b|\bcall count\b",
     ),
     OwnerIntent.MOVE: (
-        r"\b(?:move|push|shift|bump|reschedule|switch|change) (?:the |my |that )?(?:\w+s )?"
+        r"\b(?:move|push|shift|bump|reschedule|switch|change) (?:the |my |that )?(?:\w+ )?"
         rf"(?:{_TIME_REF}|{_DAY}'?s? {_TIME_REF}|\w+ job|\w+ (?:appointment|booking))\b",
         r"\bmove (?:it|her|him|them) to\b|\breschedule (?:the |my )?\w+\b",
     ),
     OwnerIntent.CANCEL: (
-        r"\b(?:cancel|scrap|drop|kill|call off) (?:the |my |that )?(?:\w+s )?"
+        r"\b(?:cancel|scrap|drop|kill|call off) (?:the |my |that )?(?:\w+ )?"
         rf"(?:{_TIME_REF}|\w+ job|\w+ (?:appointment|booking))\b",
         r"\bcancel (?:it|her|him|them)\b",
     ),
@@ -98,7 +100,7 @@ _PATTERNS: dict[OwnerIntent, tuple[str, ...]] = {
     OwnerIntent.BLOCK: (
         r"\b(?:i am|im|i will be|i ll be|ill be) (?:off|out|away|unavailable|not working|not available)\b",
         rf"\bblock (?:off |out )?(?:the |my )?(?:{_DAY}|morning|afternoon|evening|day|time)\b",
-        rf"\b(?:take|taking) (?:the |my )?(?:{_DAY} )?(?:morning |afternoon |evening |day )?off\b",
+        rf"\b(?:take|taking) (?:the |my )?(?:next |this )?(?:{_DAY} )?(?:morning |afternoon |evening |day )?off\b",
         rf"\b(?:day|time|afternoon|morning) off\b|\bno (?:jobs|bookings|appointments) (?:on|for) {_DAY}\b",
         rf"\bclose (?:out )?(?:the |my )?{_DAY}\b|\bdont book (?:me|anything|anyone)\b|\bdo not book (?:me|anything)\b",
         rf"^off {_DAY}\b",
@@ -141,18 +143,35 @@ class JobRef:
 
 
 _CLOCK_REF = re.compile(
-    r"\b(?:the |my |at |for |to )?(\d{1,2})(?::(\d{2}))?\s*(am|pm|oclock)?\b(?! (?:min|mins|minutes|late|hours?)\b)"
+    r"\b(?:the |my |at |for |to )?(\d{1,2})(?::(\d{2}))?(?!\s*(?:min|mins|minutes|m|late|hours?|hrs?)\b)"
+    r"\s*(am|pm|oclock)?\b"
 )
-_NAME_REF = re.compile(r"\b(?:the |with |for )?([A-Z][a-z'-]+)(?:'s)? (?:job|appointment|booking|visit)\b")
+_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?\b"
+    r"|\b\d{1,2}/\d{1,2}\b|\bthe \d{1,2}(?:st|nd|rd|th)\b"
+)
+# "the Lee job", "the ray job" (owners text in lower case); not "the 2pm job", "the next job".
+_NAME_REF = re.compile(r"\b(?:the |with |for )?([A-Za-z][a-z'-]+)(?:'s)? (?:job|appointment|booking|visit)\b")
+_NOT_NAMES = frozenset(
+    {"the", "my", "that", "this", "next", "first", "last", "other", "same", "new", "morning", "afternoon", "evening"}
+    | {"today", "todays", "tomorrow", "tomorrows", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+    | {"sunday", "mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "an", "a", "one"}
+    | {"service", "emergency", "estimate", "plumbing", "big", "small", "quick", "early", "late", "noon"}
+)
 _WORD_HOURS = {"noon": 12 * 60}
 
 
 def job_ref(text: str) -> JobRef | None:
     """ "the 2pm" -> 14:00; "the 9" -> 9:00 (trades hours: 1-6 is afternoon); "the Lee job" -> name "Lee"."""
-    words = _shorthand(plain(text))
+    words = _DATE.sub(" ", _shorthand(plain(text)))
     minutes = None
     if re.search(r"\bnoon\b", words):
         minutes = 12 * 60
+    spoken = times_in(words) if not re.search(r"\d", words) else []
+    if spoken:  # "who's the one o'clock"
+        hour, minute, ampm = spoken[0]
+        hour = hour % 12 + 12 if ampm == "pm" or (ampm is None and 1 <= hour <= 6) else hour
+        minutes = hour * 60 + (minute or 0)
     for match in _CLOCK_REF.finditer(words):
         hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), match.group(3)
         if not 1 <= hour <= 12 or minute > 59:
@@ -163,8 +182,8 @@ def job_ref(text: str) -> JobRef | None:
             hour = 0
         minutes = hour * 60 + minute
         break
-    named = _NAME_REF.search(text)
-    name = named.group(1) if named and named.group(1).lower() not in ("the", "my", "that", "next") else None
+    named = next((m for m in _NAME_REF.finditer(text) if m.group(1).lower() not in _NOT_NAMES), None)
+    name = named.group(1) if named else None
     if minutes is None and name is None:
         return None
     return JobRef(minutes=minutes, name=name)

@@ -12,8 +12,11 @@ from silentpartner.conversation.lexicon import plain
 from silentpartner.conversation.owner_lexicon import JobRef, OwnerIntent, job_ref, minutes_late, owner_intents
 from silentpartner.conversation.when import Alternatives, InThePast, TimeWindow, understand_when
 
-# Where the job ends and the new time begins: "move the 2pm | to Friday morning".
-_TO = re.compile(r"\b(?:to|till|until|for|instead|over to|back to)\b", re.IGNORECASE)
+# Where the job ends and the new time begins: "move the 2pm | to Friday morning" (not "need to move the 2pm").
+_TO = re.compile(
+    r"\b(?:move|moving|push|shift|bump|reschedule|switch|change)\b.*?\b(?:to|till|until|for|instead|over to)\b",
+    re.IGNORECASE,
+)
 _WHOLE_BUSINESS = re.compile(r"\b(close|closed|shut|no (?:jobs|bookings|appointments)|nobody|no one|everyone)\b")
 
 
@@ -37,7 +40,7 @@ def read_owner(text: str, now: datetime, tz: ZoneInfo) -> OwnerReading:
     job = job_ref(text)
     moving = OwnerIntent.MOVE in intents
     split = _TO.search(text) if moving else None
-    about, to = (text[: split.start()], text[split.end() :]) if split else (text, "")
+    about, to = (text[: split.end()], text[split.end() :]) if split else (text, "")
     day, days = _day(about, now, tz, clock_time=job is not None)
     new_time: tuple[TimeWindow, ...] = ()
     if to:

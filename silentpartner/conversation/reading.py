@@ -176,7 +176,7 @@ def read(text: str, context: ReadContext) -> Reading:
         faq=matched.entry if matched else None,  # type: ignore[arg-type]
         asks_for_owner=_asks_for_owner(words, context.owner_name),
         attack=guards.is_rule_attack(said),
-        claims_owner=guards.claims_to_be_owner(said),
+        claims_owner=guards.claims_to_be_owner(said) or guards.asks_for_the_schedule(said),
     )
     return reading
 

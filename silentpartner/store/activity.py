@@ -29,6 +29,7 @@ class StoreActivity:
                 .where(
                     CallRecord.business == self.business,
                     CallRecord.is_owner.is_(False),
+                    CallRecord.channel != "sms",  # a simulated text thread is not a call
                     CallRecord.started_at >= start,
                     CallRecord.started_at < end,
                 )

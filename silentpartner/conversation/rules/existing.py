@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from silentpartner.conversation.capabilities import Capabilities
-from silentpartner.conversation.events import Action, Outcome
+from silentpartner.conversation.events import Action, Outcome, Say
 from silentpartner.conversation.lexicon import Intent
 from silentpartner.conversation.memory import MoveRequest
 from silentpartner.conversation.reading import Reading
@@ -90,6 +90,14 @@ def act_on(c: Capabilities, uid: str) -> list[Action]:
     what = c.service_name(target.service)
     if m.flow == Flow.CANCEL:
         m.readback_for, m.readback_yes = f"cancel:{uid}", False
+        named = m.windows[0] if m.windows else None
+        if named is not None and not _on_booking_day(c, named, target.start) and not named.exact:
+            # "cancel my Thursday appointment" when theirs is on Friday: say so before asking about it
+            before = [Say(f"I don't see a booking for you {named.label}.")]
+            return c.ask(State.CONFIRM, "ask_cancel", before=before, what=what, when=target.label)
+        if named is not None and named.exact and named.start != target.start:
+            before = [Say(f"I don't see a booking for you {named.label}.")]
+            return c.ask(State.CONFIRM, "ask_cancel", before=before, what=what, when=target.label)
         return c.ask(State.CONFIRM, "ask_cancel", what=what, when=target.label)
     relative = _relative_move(c, target.start)
     if relative is not None:

@@ -140,6 +140,9 @@ def after_tool(c: Capabilities, name: str, purpose: str, result: dict[str, Any])
     if purpose == "owner:change":
         return owner_changes.changed(c, name, result)
     if name == "find_slots":
+        exact = times.exact_hit(c, result)
+        if exact is not None:
+            return [c.choose(exact)]  # the very time they asked for is free: hold it and read the move back
         return times.offer(c, nearest=bool(result.get("nearest")))
     if name == "hold_slot" and m.owner_task is not None and m.chosen:
         return owner_changes.confirm_move(c)

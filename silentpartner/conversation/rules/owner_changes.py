@@ -19,6 +19,7 @@ from silentpartner.conversation.when import Alternatives, TimeWindow
 from silentpartner.speech_text import clock, spoken_day
 
 DEFAULT_LATE = 15  # minutes, when the owner says only "running late"
+NAMED_JOB_DAYS = 30  # how far ahead "the Lee job" is looked for
 
 
 def start(c: Capabilities, r: Reading) -> list[Action]:
@@ -79,6 +80,9 @@ def find_job(c: Capabilities, r: Reading, kind: str) -> Action:
         label=job_words(job),
     )
     c.memory.target_uid = None
+    if o.day is None and job is not None and job.minutes is None:
+        # "the Lee job" with no day: look through the coming weeks
+        return c.owner_schedule(c.today(), until=c.today() + timedelta(days=NAMED_JOB_DAYS), purpose="owner:find")
     return c.owner_schedule(o.day or c.today(), purpose="owner:find")
 
 
@@ -122,7 +126,8 @@ def job_found(c: Capabilities, bookings: list[dict[str, Any]]) -> list[Action]:
     ]
     if not matches:
         m.owner_task = None
-        return reply(c, f"I don't see {task.label} on that day.")
+        where = "coming up" if task.job_minutes is None else "on that day"
+        return reply(c, f"I don't see {task.label} {where}.")
     if len(matches) > 1:
         m.owner_task = None
         return reply(c, "There's more than one: " + "; ".join(job_line(c, b) for b in matches) + ". Which name?")
@@ -132,6 +137,7 @@ def job_found(c: Capabilities, bookings: list[dict[str, Any]]) -> list[Action]:
         m.owner_task = None
         return reply(c, f"{time_words(c, start)}: {job_detail(c, job)}.")
     task.uid, task.customer, task.phone, task.start = job["uid"], job.get("name"), job.get("phone"), start
+    task.member = job.get("team_member")
     m.target_uid, m.service = job["uid"], job["service"]
     who = task.customer or "the customer"
     if task.kind == "cancel":
@@ -159,8 +165,9 @@ def confirm_move(c: Capabilities) -> list[Action]:
     slot = m.offered[m.chosen]
     m.readback_for = slot.id
     old = time_words(c, task.start) if task.start else "their time"
+    who = f" (with {slot.team_member})" if slot.team_member and slot.team_member != task.member else ""
     return c.ask(
-        State.CONFIRM, text=f"Move {task.customer or 'the customer'} from {old} to {slot.label} and text them?"
+        State.CONFIRM, text=f"Move {task.customer or 'the customer'} from {old} to {slot.label}{who} and text them?"
     )
 
 

@@ -3,11 +3,11 @@ street), spoken sentences on the phone, and no receptionist filler."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from silentpartner.conversation.capabilities import Capabilities
-from silentpartner.conversation.events import Action
+from silentpartner.conversation.events import Action, Outcome
 from silentpartner.conversation.owner_lexicon import JobRef
 from silentpartner.conversation.states import Flow, State
 from silentpartner.speech_text import clock, spoken_day, text_slot
@@ -15,9 +15,11 @@ from silentpartner.speech_text import clock, spoken_day, text_slot
 CALLER_NEAR = 20  # minutes: "the caller at 3:10" is the call nearest that time, within this
 
 
-def reply(c: Capabilities, text: str) -> list[Action]:
+def reply(c: Capabilities, text: str, *, info: bool = True) -> list[Action]:
     """An answer: just the answer by text; by phone, the answer and "anything else?"."""
     c.memory.flow = Flow.OWNER
+    if info and c.memory.outcome.action == "none":
+        c.memory.outcome = Outcome(action="info")
     if c.is_sms:
         return c.ask(State.OWNER, text=text)
     return c.ask(State.OWNER, text=f"{text} Anything else?")
@@ -25,13 +27,17 @@ def reply(c: Capabilities, text: str) -> list[Action]:
 
 def help_line(c: Capabilities) -> list[Action]:
     """What the assistant can do, said in full once, then as examples (never the same line twice)."""
-    if c.memory.tell_once("owner_help"):
-        return reply(
-            c,
-            "I can read out a day's jobs, tell you who a job is or what's next, move or cancel a job, text a "
-            "customer you're running late, or block time off.",
-        )
-    return reply(c, "Try something like: what's on Thursday, move the 2pm to Friday, or I'm off Friday afternoon.")
+    m = c.memory
+    m.misses["owner_help"] = m.misses.get("owner_help", 0) + 1
+    return reply(c, _HELP[(m.misses["owner_help"] - 1) % len(_HELP)], info=False)
+
+
+_HELP = (
+    "I can read out a day's jobs, tell you who a job is or what's next, move or cancel a job, text a customer "
+    "you're running late, or block time off.",
+    "Try something like: what's on Thursday, move the 2pm to Friday, or I'm off Friday afternoon.",
+    "Tell me a day, a job's time, or what to change.",
+)
 
 
 def first_name(c: Capabilities) -> str:
@@ -91,7 +97,10 @@ def schedule(c: Capabilities, bookings: list[dict[str, Any]], day_iso: str | Non
         head = f"{day:%a %b} {day.day}"
         if not bookings:
             return reply(c, f"Nothing booked {head}.")
-        return reply(c, "\n".join([f"{head}:", *(job_line(c, b) for b in bookings)]))
+        lines: list[str] = []
+        for on, jobs in _by_day(c, bookings):  # one heading per day ("next week")
+            lines += [f"{on:%a %b} {on.day}:", *(job_line(c, b) for b in jobs)]
+        return reply(c, "\n".join(lines))
     greeting = f"Hi {first_name(c)}. " if c.memory.state in (State.GREETING, State.OWNER_PIN) else ""
     words = spoken_day(day, today)
     words = words if words in ("today", "tomorrow") else f"on {words}"
@@ -105,6 +114,13 @@ def schedule(c: Capabilities, bookings: list[dict[str, Any]], day_iso: str | Non
     listed = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + f", then {spoken[-1]}"
     count = "one job" if len(bookings) == 1 else f"{len(bookings)} jobs"
     return reply(c, f"{greeting}You have {count} {words}: {listed}.")
+
+
+def _by_day(c: Capabilities, bookings: list[dict[str, Any]]) -> list[tuple[date, list[dict[str, Any]]]]:
+    days: dict[date, list[dict[str, Any]]] = {}
+    for b in bookings:
+        days.setdefault(datetime.fromisoformat(b["start"]).astimezone(c.business.tz).date(), []).append(b)
+    return sorted(days.items())
 
 
 def next_job(c: Capabilities, bookings: list[dict[str, Any]]) -> list[Action]:

@@ -23,7 +23,8 @@ _NO = re.compile(
 _YES = re.compile(
     r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|exactly|absolutely|definitely|certainly|perfect|great"
     r"|ok|okay|alright|affirmative|fine|good|works|book it|go ahead|please do|do it|of course"
-    r"|uh huh|mm hmm|mhm|sounds good|sounds great|that's it|you got it|you bet|yes please|lovely|indeed|true)\b"
+    r"|uh huh|mm hmm|mhm|sounds good|sounds great|that's it|you got it|you bet|yes please|lovely|indeed|true"
+    r"|send it|confirm|confirmed|yess+|yy|k|kk)\b|^y$"
 )
 
 _NOT_SURE = re.compile(r"\bnot (sure|certain)\b|\b(?:i )?(?:don't|do not|dunno) know\b|\bdunno\b|\bmaybe\b")

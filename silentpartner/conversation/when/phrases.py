@@ -35,6 +35,9 @@ _PHRASE_REWRITES: list[tuple[str, str]] = [
     (r"\bwhenever\b", "any time"),
     (r"\banytime\b", "any time"),
     (r"\bmid-?day\b|\blunch ?time\b|\b12 noon\b|\btwelve noon\b", "noon"),
+    # "fri pm", "mon am": a day's afternoon or morning, as people text it
+    (rf"\b({WEEKDAY_WORD}|today|tomorrow) pm\b", r"\1 afternoon"),
+    (rf"\b({WEEKDAY_WORD}|today|tomorrow) am\b", r"\1 morning"),
 ]
 
 # A correction inside one sentence: "Wednesday, no, Thursday", "at two, sorry, three", "actually make it Friday".
