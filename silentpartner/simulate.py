@@ -143,12 +143,13 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
     with tempfile.TemporaryDirectory(prefix="silentpartner-sim-") as tmp:
         url = options.db or f"sqlite+aiosqlite:///{Path(tmp) / 'simulate.db'}"
         db = Database(url)  # a URL that is not one is refused here, in one line
-        http = new_http_client()
+        http = new_http_client() if business.calendar == "calcom" else None  # TLS setup costs; only Cal.com needs it
         try:
             await migrate.upgrade(db)
             calendar = open_calendar(business, CalendarParts(settings=settings, db=db, http=http, clock=clock))
         except BaseException:
-            await http.aclose()
+            if http is not None:
+                await http.aclose()
             await db.close()
             raise
         driver = ConversationDriver(
@@ -199,7 +200,8 @@ async def run_simulation(options: SimulateOptions, stdin: TextIO = sys.stdin, st
             out.done(driver.outcome.as_dict())
         finally:
             await calendar.close()
-            await http.aclose()
+            if http is not None:
+                await http.aclose()
             await db.close()
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"migrations have {len(heads)} heads; merge them"
@@ -38,6 +40,8 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     await db.check()
+    if revision == "head" and await current_revision(db) == head_revision():
+        return  # already there: skip Alembic's machinery (a process start, or every simulate run)
     async with db.engine.begin() as conn:
         await conn.run_sync(_run)
 

@@ -14,7 +14,6 @@ from silentpartner.store.db import Database
 from tests.conversation.scenario_runner import check, load_scenarios, run_scenario
 
 SCENARIOS = load_scenarios()
-RESULTS: dict[str, list[bool]] = {}  # category -> pass/fail per scenario, for the summary
 
 
 def test_there_are_enough_off_script_scenarios() -> None:
@@ -50,10 +49,5 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s['category']}/{s['name']}" for s in SCENARIOS])
 async def test_scenario(scenario, tmp_path: Path, migrated_template: Path) -> None:
-    ok = False
-    try:
-        run = await run_scenario(scenario, tmp_path, migrated_template)
-        check(run, scenario)
-        ok = True
-    finally:
-        RESULTS.setdefault(scenario["category"], []).append(ok)
+    run = await run_scenario(scenario, tmp_path, migrated_template)
+    check(run, scenario)
