@@ -25,6 +25,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from silentpartner.calendar.calcom_json import whole_number
+
 Window = tuple[int, int]  # [start, end) in minutes after local midnight; end at most DAY
 Windows = tuple[Window, ...]
 
@@ -103,7 +105,7 @@ class Schedule:
         if not isinstance(data, dict):
             raise ScheduleUnreadable("the schedule is not an object")
         schedule_id, owner_id = data.get("id"), data.get("ownerId")
-        if not _whole_number(schedule_id):
+        if not whole_number(schedule_id):
             raise ScheduleUnreadable(f"schedule id {schedule_id!r}")
         tz_name = data.get("timeZone")
         try:
@@ -135,7 +137,7 @@ class Schedule:
             )
         return cls(
             id=int(schedule_id),
-            owner_id=int(owner_id) if _whole_number(owner_id) else None,
+            owner_id=int(owner_id) if whole_number(owner_id) else None,
             tz=tz,
             weekly={day: merge(windows) for day, windows in weekly.items()},
             overrides={day: tuple(rows) for day, rows in overrides.items()},
@@ -146,10 +148,6 @@ class Schedule:
         if day in self.overrides:
             return merge(_window(row) for row in self.overrides[day])
         return self.weekly[day.weekday()]
-
-
-def _whole_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
 
 
 def _rows(value: Any, name: str) -> list[dict[str, Any]]:
