@@ -1,9 +1,10 @@
 """`CalcomCalendar`: the calendar port on Cal.com API v2.
 
-HTTP details live in `calcom_http`, the JSON mapping in `calcom_json`, the create that survives a lost
-answer in `calcom_create`, the mirror writes in `calcom_mirror`. Slots are asked for as a UTC range
-covering the business-local window (Cal.com reads start/end as UTC and `timeZone` only shapes the output).
-Every booking we make or change is written to the store's bookings mirror (`BookingRecord`, backend "calcom").
+HTTP details live in `calcom_http`, the JSON mapping in `calcom_json`, the create that survives a lost answer
+in `calcom_create`, the mirror writes in `calcom_mirror`, the time-off math in `calcom_overrides`. Slots are
+asked for as a UTC range covering the business-local window (Cal.com reads start/end as UTC and `timeZone`
+only shapes the output). Every booking we make or change is written to the store's bookings mirror
+(`BookingRecord`, backend "calcom").
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ import random
 import re
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from silentpartner.business import Business, Service
+from silentpartner.calendar import calcom_overrides
 from silentpartner.calendar.calcom_create import create_booking
 from silentpartner.calendar.calcom_http import (
     VERSION_BOOKINGS,
     VERSION_EVENT_TYPES,
+    VERSION_SCHEDULES,
     VERSION_SLOTS,
     CalcomClient,
     OutcomeUnknown,
@@ -42,8 +46,10 @@ from silentpartner.calendar.calcom_json import (
     parse_slots,
     parse_time,
     utc_z,
+    whole_number,
 )
 from silentpartner.calendar.calcom_mirror import mark_rescheduled, mirror_booking
+from silentpartner.calendar.calcom_overrides import Change, Schedule, ScheduleUnreadable
 from silentpartner.calendar.port import (
     Booking,
     BookingNotConfirmed,
@@ -76,6 +82,7 @@ WEBHOOK_TRIGGERS = [
     "MEETING_ENDED",
 ]
 EVENT_TYPE_TTL = timedelta(minutes=10)
+LONGEST_TIME_OFF = timedelta(days=366)
 log = logging.getLogger(__name__)
 _LIMITERS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, RateLimiter]] = weakref.WeakKeyDictionary()
 
@@ -423,6 +430,129 @@ class CalcomCalendar:
         await mark_rescheduled(self.db, self.clock, uid, booking.uid)
         return booking
 
+    # -- time off -----------------------------------------------------------------------------------
+    # An individual account has nothing like a "busy block" an API key can write (out-of-office entries are
+    # organization-only in API v2), so time off is written as date overrides on the key owner's schedules.
+    # Cal.com takes the overrides list whole and has no version check: an edit the owner makes in Cal.com
+    # between our read and our write of the same schedule is lost.
+
+    async def block(self, start: datetime, end: datetime, *, team_member: str | None, reason: str) -> None:
+        """Take [start, end) off the key owner's hours. Cal.com's overrides carry no reason: it is logged."""
+        start, end = _time_off_span(start, end)
+        days = await self._change_hours(calcom_overrides.block, start, end, team_member)
+        log_event(
+            log,
+            "calcom.time_off_blocked",
+            business=self.business.slug,
+            start=utc_z(start),
+            end=utc_z(end),
+            days=len(days),
+            reason=reason[:256],
+        )
+
+    async def reopen(self, start: datetime, end: datetime, *, team_member: str | None) -> int:
+        """Give [start, end) back, up to the weekly hours; the number of dates whose override changed."""
+        start, end = _time_off_span(start, end)
+        days = await self._change_hours(calcom_overrides.reopen, start, end, team_member)
+        log_event(
+            log,
+            "calcom.time_off_reopened",
+            business=self.business.slug,
+            start=utc_z(start),
+            end=utc_z(end),
+            days=len(days),
+        )
+        return len(days)
+
+    async def _change_hours(
+        self,
+        change: Callable[[Schedule, datetime, datetime], Change],
+        start: datetime,
+        end: datetime,
+        team_member: str | None,
+    ) -> set[date]:
+        self._key_owner_only(team_member)
+        # Every schedule is read before any is written, so a schedule we may not touch stops the whole change.
+        changes = [(schedule, change(schedule, start, end)) for schedule in await self._key_owner_schedules()]
+        days: set[date] = set()
+        for schedule, result in changes:
+            if result.days:
+                await self.client.data(
+                    "PATCH",
+                    f"/v2/schedules/{schedule.id}",
+                    version=VERSION_SCHEDULES,
+                    json={"overrides": result.overrides},
+                    idempotent=True,  # the whole list is sent: a repeat writes the same thing
+                )
+                days.update(result.days)
+        return days
+
+    def _key_owner_only(self, team_member: str | None) -> None:
+        """An API key can change only its owner's schedules; the business's first team member is that owner.
+
+        None (closing the whole business) therefore closes the key owner's hours too: a team event type's
+        other hosts keep theirs, and only they (or an admin) can change those in Cal.com."""
+        if team_member is None:
+            return
+        owner = self.business.team[0].name if self.business.team else None
+        if owner is not None and " ".join(team_member.split()).casefold() == owner.casefold():
+            return
+        who = f"{owner}'s" if owner else "its owner's"
+        raise InvalidRequest(
+            f"time off for {' '.join(team_member.split())[:64]} has to be set in Cal.com (Availability, date "
+            f"overrides): the Cal.com API key here can only change {who} hours"
+        )
+
+    async def _key_owner_schedules(self) -> list[Schedule]:
+        """The key owner's default schedule, and the schedules the business's own event types are pinned to
+        (an event type with a schedule of its own does not see the default schedule's overrides)."""
+        default_data = await self.client.data("GET", "/v2/schedules/default", version=VERSION_SCHEDULES)
+        if not default_data:
+            raise InvalidRequest(
+                "the Cal.com account of this API key has no default schedule: pick one in Cal.com (Availability) "
+                "or set the time off there"
+            )
+        default = _readable(default_data)
+        owner = self.business.team[0] if self.business.team else None
+        if owner is not None and owner.calcom_user_id is not None and default.owner_id != owner.calcom_user_id:
+            raise InvalidRequest(
+                f"the Cal.com API key belongs to user {default.owner_id}, not {owner.name} (calcom_user_id "
+                f"{owner.calcom_user_id}): set the time off in Cal.com, or use {owner.name}'s key"
+            )
+        schedules = [default]
+        for service, schedule_id in await self._pinned_schedules(default.owner_id):
+            if any(s.id == schedule_id for s in schedules):
+                continue
+            try:
+                data = await self.client.data("GET", f"/v2/schedules/{schedule_id}", version=VERSION_SCHEDULES)
+            except (NotFound, InvalidRequest) as exc:
+                raise InvalidRequest(
+                    f"service {service} uses Cal.com schedule {schedule_id}, which this API key cannot change "
+                    f"({exc}): set the time off in Cal.com"
+                ) from None
+            schedules.append(_readable(data))
+        return schedules
+
+    async def _pinned_schedules(self, owner_id: int | None) -> list[tuple[str, int]]:
+        """(service, schedule id) for each of the business's individual event types, owned by the key owner,
+        that names a schedule. A team event type's schedule is shared by its hosts: changing it would take
+        the other hosts off too, so it is left to Cal.com."""
+        out = []
+        for service in self.business.services:
+            if service.calcom_event_type_id is None:
+                continue
+            try:
+                raw = (await self.event_type(service.calcom_event_type_id)).raw
+            except NotFound:
+                continue  # gone from Cal.com: it offers no times to close
+            schedule_id, owner = raw.get("scheduleId"), raw.get("ownerId")
+            if not whole_number(schedule_id) or raw.get("schedulingType") or raw.get("teamId"):
+                continue
+            if not whole_number(owner) or int(owner) != owner_id:
+                continue
+            out.append((service.slug, int(schedule_id)))
+        return out
+
     async def ensure_webhook(self, subscriber_url: str, secret: str, triggers: list[str] | None = None):
         return await self.client.ensure_webhook(subscriber_url, secret, triggers or WEBHOOK_TRIGGERS)
 
@@ -446,3 +576,22 @@ class CalcomCalendar:
         service = self._service_for_event_type(et) or str(et)
         info = self._event_types.get(int(et)) if et is not None else None
         return booking_from_json(data, self.business, service, info, payment_base_url=self.payment_base_url)
+
+
+def _time_off_span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidRequest("time off needs timezone-aware start and end")
+    if end <= start:
+        raise InvalidRequest("time off must end after it starts")
+    if end - start > LONGEST_TIME_OFF:
+        raise InvalidRequest("time off longer than a year has to be set in Cal.com")
+    return start, end
+
+
+def _readable(data: Any) -> Schedule:
+    try:
+        return Schedule.from_json(data)
+    except ScheduleUnreadable as exc:
+        raise InvalidRequest(
+            f"Cal.com answered a schedule this cannot read ({exc}): set the time off in Cal.com"
+        ) from None

@@ -46,6 +46,7 @@ from silentpartner.logs import log_event
 VERSION_SLOTS = "2024-09-04"
 VERSION_BOOKINGS = "2024-08-13"
 VERSION_EVENT_TYPES = "2024-06-14"
+VERSION_SCHEDULES = "2024-06-11"
 
 # Cal.com's default for an API key is 120 per 60 s; staying at 100 leaves room for clock skew between
 # our window and theirs and for a second process sharing the key.

@@ -1,22 +1,29 @@
 """A local Cal.com API v2 server that keeps state and answers like the real one, for tests and benches.
 
-Run it with `LiveServer(fake.app)`. It keeps event types and bookings, computes slots from weekly
-availability in a timezone, enforces conflicts (400 "User either already has booking at this time or is
-not available") and booking bounds (the `booking_time_out_of_bounds_error` message), rate-limits per API
-key like Cal.com's throttler (120 a minute; going over blocks the key for 60 s, and every 429 carries
-`X-RateLimit-Reset-Default` = seconds until the block lifts), supports reservations, cancel, reschedule,
-list with filters and pagination, webhooks CRUD, and sends signed webhooks (`deliver_webhook`).
+Run it with `LiveServer(fake.app)`. It keeps event types, bookings and schedules, computes slots from each
+host's schedule (the event type's own schedule when it has one, else the host's default schedule: weekly hours
+in its time zone, with date overrides that replace a date's hours, "00:00"-"00:00" being a day off), enforces
+conflicts (400 "User either already has booking at this time or is not available") and booking bounds (the
+`booking_time_out_of_bounds_error` message), rate-limits per API key like Cal.com's throttler (120 a minute;
+going over blocks the key for 60 s, and every 429 carries `X-RateLimit-Reset-Default` = seconds until the
+block lifts), supports reservations, cancel, reschedule, list with filters and pagination, webhooks CRUD,
+reading and changing the key owner's schedules (`GET /v2/schedules/default`, `GET`/`PATCH /v2/schedules/{id}`;
+a PATCH replaces every override, like Cal.com's repository does), and sends signed webhooks
+(`deliver_webhook`).
 
 Every request is validated against `../shared/specs/calcom/calcom-api-v2-openapi.validation.json` with
 openapi-core. A request that does not match answers 400 and is appended to `spec_violations`, which the
-tests' fixture asserts is empty. Two schema defects of the generated spec are corrected in memory (not
+tests' fixture asserts is empty. Three schema defects of the generated spec are corrected in memory (not
 in the file), each a request Cal.com's own code accepts but the generated schema cannot:
 - `CreateWebhookInputDto.triggers`/`UpdateWebhookInputDto.triggers` are declared `type: string` with the
   enum, but the DTO is an array of triggers (reference §3 "Subscribe: POST /v2/webhooks {subscriberUrl,
   triggers[], ...}"); the schema becomes an array of that enum;
 - the booking `location` is a `oneOf` over alternatives whose `type` is a free string, so every
   location matches several alternatives and a `oneOf` can never pass (the same overlapping-`oneOf`
-  defect the validation copy fixes at the top of the body, reference §5); it becomes `anyOf`.
+  defect the validation copy fixes at the top of the body, reference §5); it becomes `anyOf`;
+- the schedules' `startTime`/`endTime` carry `pattern: "TIME_FORMAT_HH_MM"`, the name of Cal.com's constant
+  instead of its value, which no time matches; it becomes that constant's regex (platform-types
+  schedules-2024-06-11 constants: `^([01]\\d|2[0-3]):([0-5]\\d)$`).
 
 Faults: `fake.inject(method, path_prefix, kind, count=1, ...)` with kind "500", "429", "timeout_no_commit"
 (hang until the client gives up, then fail without doing anything), "commit_then_hang" (do the work,
@@ -38,6 +45,7 @@ import hmac
 import itertools
 import json
 import math
+import re
 import secrets
 import threading
 import time
@@ -71,6 +79,8 @@ MSG_OUT_OF_BOUNDS = (
 )
 MSG_PAST = "Attempting to book a meeting in the past."
 MSG_THROTTLED = "CustomThrottlerGuard - Too many requests. Please try again later."
+TIME_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")  # Cal.com's TIME_FORMAT_HH_MM
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 # -- the OpenAPI validator ---------------------------------------------------------------------------
@@ -90,6 +100,9 @@ def _openapi():
     location = schemas["CreateBookingInput_2024_08_13"]["properties"]["location"]
     if "oneOf" in location:
         location["anyOf"] = location.pop("oneOf")
+    for name in ("ScheduleAvailabilityInput_2024_06_11", "ScheduleOverrideInput_2024_06_11"):
+        for key in ("startTime", "endTime"):
+            schemas[name]["properties"][key]["pattern"] = TIME_HH_MM.pattern
     # The spec names no servers; match paths as written (/v2/...). Its own structure has unresolved
     # path parameters elsewhere, so skip spec self-validation.
     spec["servers"] = [{"url": "/"}]
@@ -149,16 +162,67 @@ class Host:
 
 
 @dataclass
+class Schedule:
+    """A Cal.com schedule in the API's own shape: weekly `availability` rows `{days, startTime, endTime}` and
+    date `overrides` `{date, startTime, endTime}`, wall-clock in `time_zone`."""
+
+    id: int
+    owner_id: int
+    name: str
+    time_zone: str
+    availability: list[dict[str, Any]]
+    overrides: list[dict[str, str]] = field(default_factory=list)
+
+    def out(self, default_id: int | None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ownerId": self.owner_id,
+            "name": self.name,
+            "timeZone": self.time_zone,
+            "availability": copy.deepcopy(self.availability),
+            "isDefault": self.id == default_id,
+            "overrides": copy.deepcopy(self.overrides),
+        }
+
+    def windows(self, day: date) -> list[tuple[int, int]]:
+        """The day's open (start minute, end minute) ranges, read the way Cal.com's buildDateRanges reads them:
+        any override on the date replaces the weekday's rows; an end of 23:59 is midnight; a range that is
+        empty or backwards is no time at all (so "00:00"-"00:00" alone closes the day)."""
+        rows = [o for o in self.overrides if o["date"] == day.isoformat()]
+        if not rows:
+            rows = [a for a in self.availability if WEEK_DAYS[day.weekday()] in a["days"]]
+        out = []
+        for row in rows:
+            start, end = _minutes(row["startTime"]), _minutes(row["endTime"])
+            end = 24 * 60 if end == 23 * 60 + 59 else end
+            if start < end:
+                out.append((start, end))
+        return out
+
+
+def weekly_rows(hours: dict[int, list[tuple[int, int]]]) -> list[dict[str, Any]]:
+    """Weekday (0 = Monday) -> [(start minute, end minute)] as the API's availability rows."""
+    return [
+        {"days": [WEEK_DAYS[day]], "startTime": _hhmm(start), "endTime": _hhmm(end)}
+        for day, windows in sorted(hours.items())
+        for start, end in windows
+    ]
+
+
+WORKING_HOURS = {d: [(8 * 60, 17 * 60)] for d in range(5)}  # every host's default schedule unless a test says
+
+
+@dataclass
 class EventType:
     id: int
     slug: str
     title: str
     length: int
     time_zone: str = "America/Los_Angeles"
-    # weekday (0 = Monday) -> [(start minute, end minute)] local
-    availability: dict[int, list[tuple[int, int]]] = field(
-        default_factory=lambda: {d: [(8 * 60, 17 * 60)] for d in range(5)}
-    )
+    # The event type's own schedule (weekday (0 = Monday) -> [(start minute, end minute)] in `time_zone`), or
+    # None: then each host's default schedule applies, as in Cal.com when an event type names no schedule.
+    availability: dict[int, list[tuple[int, int]]] | None = None
+    schedule_id: int | None = None  # set by FakeCalcom.add_event_type when `availability` is given
     before_buffer: int = 0
     after_buffer: int = 0
     minimum_notice: int = 0
@@ -209,6 +273,7 @@ class EventType:
             "hidden": False,
             "ownerId": self.hosts[0].id if self.hosts else None,
             "hosts": [{"userId": h.id, "name": h.name} for h in self.hosts],
+            "scheduleId": self.schedule_id,
         }
         if self.scheduling_type:
             data["schedulingType"] = self.scheduling_type
@@ -268,6 +333,8 @@ class FakeCalcom:
         self.bookings: dict[str, dict[str, Any]] = {}
         self.reservations: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.schedules: dict[int, Schedule] = {}
+        self._default_schedules: dict[int, int | None] = {}  # user id -> their default schedule's id
         self.spec_violations: list[str] = []
         self.requests: list[tuple[str, str, str]] = []  # method, path, query string
         self.statuses: list[int] = []
@@ -276,6 +343,7 @@ class FakeCalcom:
         self._blocked_until: dict[str, float] = {}
         self._ids = itertools.count(1001)
         self._hook_ids = itertools.count(1)
+        self._schedule_ids = itertools.count(501)
         self._lock = threading.Lock()
         self._release = threading.Event()
         self.me = Host(1, "Mike Plumber", "mike@example.com", "mike")
@@ -286,8 +354,31 @@ class FakeCalcom:
     def add_event_type(self, event_type: EventType) -> EventType:
         if not event_type.hosts:
             event_type.hosts = [self.me]
+        if event_type.availability is not None and event_type.schedule_id is None:
+            own = self.add_schedule(
+                event_type.hosts[0], weekly_rows(event_type.availability), name=f"{event_type.title} hours"
+            )
+            own.time_zone = event_type.time_zone
+            event_type.schedule_id = own.id
         self.event_types[event_type.id] = event_type
         return event_type
+
+    def add_schedule(self, owner: Host, availability: list[dict[str, Any]], *, name: str = "Working hours") -> Schedule:
+        schedule = Schedule(next(self._schedule_ids), owner.id, name, owner.time_zone, availability)
+        self.schedules[schedule.id] = schedule
+        return schedule
+
+    def default_schedule(self, host: Host) -> Schedule | None:
+        """The host's default schedule, made on first use: Monday to Friday 08:00-17:00 in their time zone
+        (None once `drop_default_schedule` has been called: a user with no default has no hours)."""
+        if host.id not in self._default_schedules:
+            self._default_schedules[host.id] = self.add_schedule(host, weekly_rows(WORKING_HOURS)).id
+        schedule_id = self._default_schedules[host.id]
+        return None if schedule_id is None else self.schedules[schedule_id]
+
+    def drop_default_schedule(self, host: Host) -> None:
+        """The user has no default schedule (`defaultScheduleId` null); their schedules themselves stay."""
+        self._default_schedules[host.id] = None
 
     def inject(
         self,
@@ -349,6 +440,8 @@ class FakeCalcom:
             Route("/v2/event-types/{id}", r(self._event_type), methods=["GET"]),
             Route("/v2/webhooks", r(self._webhooks), methods=["GET", "POST"]),
             Route("/v2/webhooks/{id}", r(self._webhook), methods=["GET", "PATCH", "DELETE"]),
+            Route("/v2/schedules/default", r(self._get_default_schedule), methods=["GET"]),
+            Route("/v2/schedules/{id}", r(self._schedule), methods=["GET", "PATCH"]),
             # Anything else: validation flags a path the spec lacks; a spec path this fake does not
             # implement is recorded too, so a test cannot pass on a 404 the real API would not give.
             Route("/{path:path}", r(self._unimplemented), methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
@@ -477,7 +570,9 @@ class FakeCalcom:
     # -- /v2/me, event types --------------------------------------------------------------------------
 
     def _me(self, request: Request, _data: Any) -> Response:
-        return self._ok({**self.me.out(), "timeFormat": 12, "defaultScheduleId": 1, "weekStart": "Sunday"})
+        default = self.default_schedule(self.me)
+        default_id = default.id if default else None
+        return self._ok({**self.me.out(), "timeFormat": 12, "defaultScheduleId": default_id, "weekStart": "Sunday"})
 
     def _event_types(self, request: Request, _data: Any) -> Response:
         return self._ok([et.out() for et in self.event_types.values()])
@@ -517,19 +612,29 @@ class FakeCalcom:
                 return True
         return False
 
-    def _in_hours(self, et: EventType, start: datetime, end: datetime) -> bool:
-        tz = ZoneInfo(et.time_zone)
+    def _schedule_of(self, et: EventType, host: Host) -> Schedule | None:
+        if et.schedule_id is not None:
+            return self.schedules[et.schedule_id]
+        return self.default_schedule(host)
+
+    def _in_hours(self, et: EventType, host: Host, start: datetime, end: datetime) -> bool:
+        schedule = self._schedule_of(et, host)
+        if schedule is None:
+            return False
+        tz = ZoneInfo(schedule.time_zone)
         local_start, local_end = start.astimezone(tz), end.astimezone(tz)
         if local_start.date() != (local_end - timedelta(microseconds=1)).date():
             return False
         minutes = local_start.hour * 60 + local_start.minute
         end_minutes = minutes + int((end - start).total_seconds() // 60)
-        return any(a <= minutes and end_minutes <= b for a, b in et.availability.get(local_start.weekday(), []))
+        return any(a <= minutes and end_minutes <= b for a, b in schedule.windows(local_start.date()))
 
-    def _free_hosts(self, et: EventType, start: datetime, end: datetime, ignore_uid: str | None = None) -> list[Host]:
+    def _free_hosts(
+        self, et: EventType, hosts: list[Host], start: datetime, end: datetime, ignore_uid: str | None = None
+    ) -> list[Host]:
         padded = (start - timedelta(minutes=et.before_buffer), end + timedelta(minutes=et.after_buffer))
         free = []
-        for host in et.hosts:
+        for host in hosts:
             if all(not (b0 < padded[1] and padded[0] < b1) for b0, b1 in self._busy(host.id, ignore_uid)):
                 free.append(host)
         return free
@@ -538,9 +643,10 @@ class FakeCalcom:
         self, et: EventType, start: datetime, key: str | None, ignore_uid: str | None = None
     ) -> list[Host]:
         end = start + timedelta(minutes=et.length)
-        if not self._in_hours(et, start, end) or self._reserved(et, start, end, key):
+        if self._reserved(et, start, end, key):
             return []
-        free = self._free_hosts(et, start, end, ignore_uid)
+        working = [h for h in et.hosts if self._in_hours(et, h, start, end)]
+        free = self._free_hosts(et, working, start, end, ignore_uid)
         if et.scheduling_type == "collective":
             return free if len(free) == len(et.hosts) else []
         return free
@@ -558,27 +664,35 @@ class FakeCalcom:
         end = _parse_query_time(q["end"], end=True)
         out_tz = ZoneInfo(q.get("timeZone") or "UTC")
         ignore = q.get("bookingUidToReschedule")
-        tz = ZoneInfo(et.time_zone)
         step = timedelta(minutes=et.slot_interval or et.length)
+        length = timedelta(minutes=et.length)
+        # Candidate starts step through each host's open ranges; a start is offered if a host can take it.
+        starts: set[datetime] = set()
+        for host in et.hosts:
+            schedule = self._schedule_of(et, host)
+            if schedule is None:
+                continue
+            tz = ZoneInfo(schedule.time_zone)
+            day = start.astimezone(tz).date() - timedelta(days=1)
+            while day <= end.astimezone(tz).date():
+                for a, b in schedule.windows(day):
+                    cursor, close = _local(day, a, tz), _local(day, b, tz)
+                    while cursor + length <= close:
+                        starts.add(cursor)
+                        cursor += step
+                day += timedelta(days=1)
         result: dict[str, list[dict[str, str]]] = {}
-        day = start.astimezone(tz).date() - timedelta(days=1)
-        while day <= end.astimezone(tz).date():
-            for a, b in et.availability.get(day.weekday(), []):
-                cursor = _local(day, a, tz)
-                close = _local(day, b, tz)
-                while cursor + timedelta(minutes=et.length) <= close:
-                    if (
-                        start <= cursor < end
-                        and self._in_bounds(et, cursor)
-                        and self._bookable_hosts(et, cursor, _bearer(request), ignore)
-                    ):
-                        local = cursor.astimezone(out_tz)
-                        item = {"start": _iso_local(local)}
-                        if q.get("format") == "range" and self.honour_range_format:
-                            item["end"] = _iso_local((cursor + timedelta(minutes=et.length)).astimezone(out_tz))
-                        result.setdefault(local.date().isoformat(), []).append(item)
-                    cursor += step
-            day += timedelta(days=1)
+        for cursor in sorted(starts):
+            if (
+                start <= cursor < end
+                and self._in_bounds(et, cursor)
+                and self._bookable_hosts(et, cursor, _bearer(request), ignore)
+            ):
+                local = cursor.astimezone(out_tz)
+                item = {"start": _iso_local(local)}
+                if q.get("format") == "range" and self.honour_range_format:
+                    item["end"] = _iso_local((cursor + length).astimezone(out_tz))
+                result.setdefault(local.date().isoformat(), []).append(item)
         return self._ok(result)
 
     # -- reservations -------------------------------------------------------------------------------
@@ -914,6 +1028,45 @@ class FakeCalcom:
             hook.update({k: v for k, v in data.items() if k in hook})
         return self._ok(hook)
 
+    # -- schedules (the key owner's) ------------------------------------------------------------------
+
+    def _get_default_schedule(self, request: Request, _data: Any) -> Response:
+        default = self.default_schedule(self.me)
+        return self._ok(default.out(default.id) if default else None)
+
+    def _schedule(self, request: Request, data: Any) -> Response:
+        schedule_id = _int(request.path_params["id"])
+        schedule = self.schedules.get(schedule_id)
+        if schedule is None:
+            return self._error(
+                request, 404, "NotFoundException", f"Schedule with ID={request.path_params['id']} does not exist."
+            )
+        if schedule.owner_id != self.me.id:
+            return self._error(
+                request,
+                403,
+                "ForbiddenException",
+                f"User with ID={self.me.id} does not own schedule with ID={schedule.id}",
+            )
+        if request.method == "PATCH":
+            problem = _schedule_input_problem(data)
+            if problem:
+                return self._error(request, 400, "BadRequestException", problem)
+            if "name" in data:
+                schedule.name = data["name"]
+            if "timeZone" in data:
+                schedule.time_zone = data["timeZone"]
+            # Cal.com's repository deletes every weekly row (or every override) and writes the ones sent.
+            if "availability" in data:
+                schedule.availability = copy.deepcopy(data["availability"])
+            if "overrides" in data:
+                schedule.overrides = [
+                    {"date": o["date"], "startTime": o["startTime"], "endTime": o["endTime"]} for o in data["overrides"]
+                ]
+            if data.get("isDefault"):
+                self._default_schedules[schedule.owner_id] = schedule.id
+        return self._ok(schedule.out(self._default_schedules.get(schedule.owner_id)))
+
     # -- outgoing webhooks --------------------------------------------------------------------------
 
     def webhook_body(self, trigger: str, booking_uid: str) -> dict[str, Any]:
@@ -1061,6 +1214,32 @@ def _parse_query_time(text: str, *, end: bool = False) -> datetime:
     if end and moment.time() == datetime.min.time():
         moment += timedelta(days=1) - timedelta(seconds=1)
     return moment
+
+
+def _schedule_input_problem(data: Any) -> str | None:
+    """What class-validator on UpdateScheduleInput_2024_06_11 refuses beyond the OpenAPI schema: a time zone
+    that is not one (`@IsTimeZone`) and an override date that is not a strict ISO 8601 date (`@IsISO8601`)."""
+    if "timeZone" in data:
+        try:
+            ZoneInfo(data["timeZone"])
+        except (ValueError, KeyError):
+            return "timeZone must be a valid IANA time-zone"
+    for index, override in enumerate(data.get("overrides") or []):
+        try:
+            date.fromisoformat(override["date"])
+        except (ValueError, TypeError):
+            return f"overrides.{index}.date must be a valid ISO 8601 date string"
+        if len(override["date"]) != 10:
+            return f"overrides.{index}.date must be a valid ISO 8601 date string"
+    return None
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:5])
+
+
+def _hhmm(minute: int) -> str:
+    return "23:59" if minute >= 24 * 60 else f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:
