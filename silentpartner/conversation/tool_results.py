@@ -7,10 +7,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from silentpartner import sms_text
 from silentpartner.conversation.capabilities import Capabilities
 from silentpartner.conversation.events import Action, Outcome, SendSms
 from silentpartner.conversation.memory import KnownBooking, OfferedSlot
-from silentpartner.speech_text import text_slot
 
 OUTCOME_BOOKING_KEYS = ("uid", "service", "start", "end", "name", "phone", "address", "notes", "team_member")
 
@@ -87,32 +87,38 @@ def booking_changed(machine: Capabilities, name: str, booking: dict[str, Any]) -
     m.readback_for, m.readback_yes, m.hold_id = None, False, None
     m.chosen, m.windows, m.target_uid = None, (), None  # a second request in the same call starts clean
     m.bookings_loaded = False  # the caller's list changed; look it up again when next needed
-    start = datetime.fromisoformat(booking["start"])
-    what = machine.service_name(booking["service"])
     to = booking.get("phone") or m.caller
+    facts = sms_text.BookingFacts(
+        uid=booking["uid"],
+        service=booking["service"],
+        start=datetime.fromisoformat(booking["start"]),
+        name=booking.get("name"),
+        address=booking.get("address"),
+        phone=to,
+        payment_link=booking.get("payment_link"),
+    )
     actions: list[Action] = []
     if to:
-        if name == "cancel":
-            body = f"{business.name}: your {what} on {text_slot(start)} is cancelled."
-        elif name == "reschedule":
-            body = f"{business.name}: your {what} is moved to {text_slot(start)}."
-        else:
-            body = f"{business.name}: you're booked for a {what} on {text_slot(start)}"
-            body += f" at {booking['address']}." if booking.get("address") else "."
-        body += " Reply to this text to change it."
-        kind = "confirmation" if name == "book" else name
-        actions.append(SendSms(to=to, body=body, kind=kind, booking_uid=booking["uid"]))
-        service = business.service(booking["service"]) if name == "book" else None
-        if service is not None and service.takes_deposit:
-            link = booking.get("payment_link")
-            pay = f"pay it here: {link}" if link else f"{machine.owner_name} will send you a way to pay it"
-            deposit_body = f"{business.name}: your booking needs a ${service.deposit:.0f} deposit: {pay}"
-            actions.append(SendSms(to=to, body=deposit_body, kind="payment_link", booking_uid=booking["uid"]))
+        body, kind = {
+            "book": (sms_text.confirmation, "confirmation"),
+            "reschedule": (sms_text.rescheduled, "reschedule"),
+            "cancel": (sms_text.cancelled, "cancellation"),
+        }[name]
+        actions.append(SendSms(to=to, body=body(business, facts), kind=kind, booking_uid=facts.uid))
+        service = business.service(facts.service) if name == "book" else None
+        if service is not None and service.takes_deposit and not facts.payment_link:
+            deposit = sms_text.deposit_to_follow(business, service.deposit or 0, machine.owner_name)
+            actions.append(SendSms(to=to, body=deposit, kind="payment_link", booking_uid=facts.uid))
     if m.is_owner:
         return actions  # the owner made this change: no summary back to them
-    by = f" (by {m.staff})" if m.staff else ""
-    owner_note = f"{action.capitalize()}{by}: {what} {text_slot(start)}, {booking.get('name') or ''} {to or ''}".strip()
-    actions.append(SendSms(to=business.owner_mobile, body=owner_note, kind="owner_summary", booking_uid=booking["uid"]))
+    if name == "cancel":
+        owner_note = sms_text.owner_cancelled(business, facts, staff=m.staff)
+    elif name == "reschedule":
+        owner_note = sms_text.owner_rescheduled(business, facts, staff=m.staff)
+    else:
+        source = "sms" if machine.is_sms else "call"
+        owner_note = sms_text.owner_booking(business, facts, source=source, staff=m.staff)
+    actions.append(SendSms(to=business.owner_mobile, body=owner_note, kind="owner_summary", booking_uid=facts.uid))
     return actions
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from silentpartner import sms_text as texts
 from silentpartner.logs import log_event
-from silentpartner.messaging import notifications, texts
+from silentpartner.messaging import notifications
 from silentpartner.messaging.sms import SendResult
 from silentpartner.store.models import CallRecord
 

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from silentpartner import sms_text as texts
 from silentpartner.business import Business
 from silentpartner.calendar.mirror_sync import process_delivery
 from silentpartner.calendar.reconcile import reconcile, schedule_reconcile
 from silentpartner.logs import log_event
-from silentpartner.messaging import notifications, texts
+from silentpartner.messaging import notifications
 from silentpartner.messaging.call_summary import send_call_summary
 from silentpartner.messaging.sms import sender_for
 from silentpartner.messaging.textback import send_textback

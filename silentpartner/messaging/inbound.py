@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from silentpartner import sms_text as texts
 from silentpartner.brains import chat_brain
 from silentpartner.business import Business
 from silentpartner.calendar.port import Booking, CalendarError, CalendarPort, NotFound
 from silentpartner.conversation.driver import ConversationDriver
 from silentpartner.conversation.events import CallerSaid, CallStarted, HangUp, Say, SendSms, Transfer
 from silentpartner.logs import log_event, mask_phone
-from silentpartner.messaging import notifications, texts
+from silentpartner.messaging import notifications
 from silentpartner.messaging.sms import SmsTransientError, record_inbound, sender_for, set_opt_out
 from silentpartner.store import jobs
 from silentpartner.store.activity import StoreActivity

@@ -206,7 +206,7 @@ class SmsSender:
             log, "sms.failed", logging.WARNING, business=business.slug, to=mask_phone(number), kind=kind, code=code
         )
         if notify_owner and tell_owner and number != business.owner_mobile:
-            from silentpartner.messaging import texts
+            from silentpartner import sms_text as texts
 
             why = "it looks like a landline" if code in NOT_MOBILE else "the number is not valid"
             await self.send(

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from silentpartner import sms_text as texts
 from silentpartner.logs import log_event, mask_phone
-from silentpartner.messaging import texts
 from silentpartner.messaging.sms import SendResult, sender_for
 from silentpartner.store.models import CallRecord, MessageRecord
 

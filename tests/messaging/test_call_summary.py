@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from silentpartner import sms_text as texts
 from silentpartner.business import Business
 from silentpartner.clock import FixedClock
-from silentpartner.messaging import texts
 from silentpartner.store.models import CallRecord, Job, MessageRecord
 from silentpartner.voice import records
 from tests.messaging.conftest import Bench, start_bench

@@ -1,7 +1,9 @@
 """The words of every text we send, written the way a person at the business would text.
 
-Times are always shown in the business timezone ('Wed Feb 11 at 2:00 PM'). Each function takes plain
-values, so the wording is tested without a database or a network.
+Every channel words a booking's texts here: the conversation (a call or a text thread that books), the
+job handlers (Cal.com webhooks, reminders) and the owner's notices. Times are always shown in the
+business timezone ('Wed Feb 11 at 2:00 PM'). Each function takes plain values, so the wording is tested
+without a database or a network.
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ def confirmation(business: Business, booking: BookingFacts) -> str:
     return text
 
 
+def deposit_to_follow(business: Business, amount: float, owner_name: str) -> str:
+    """A booking that needs a deposit when the calendar gave no payment link."""
+    return f"{business.name}: your booking needs a ${amount:.0f} deposit; {owner_name} will send you a way to pay it."
+
+
 def request_received(business: Business, booking: BookingFacts) -> str:
     return (
         f"Thanks! {business.name} got your request for {_when(business, booking.start)}{_at(booking.address)}. "
@@ -160,21 +167,25 @@ def _who(booking: BookingFacts) -> str:
     return " ".join(parts)
 
 
-def owner_booking(business: Business, booking: BookingFacts, *, source: str) -> str:
+def _by(staff: str | None) -> str:
+    return f" (by {staff})" if staff else ""
+
+
+def owner_booking(business: Business, booking: BookingFacts, *, source: str, staff: str | None = None) -> str:
     via = {"call": "by phone", "sms": "by text", "calcom": "online", "webhook": "online"}.get(source, source)
     return (
-        f"New booking {via}: {_who(booking)}, {_service_name(business, booking.service)}, "
+        f"New booking {via}{_by(staff)}: {_who(booking)}, {_service_name(business, booking.service)}, "
         f"{_when(business, booking.start)}{_at(booking.address)}."
     )
 
 
-def owner_rescheduled(business: Business, booking: BookingFacts) -> str:
-    return f"Moved: {_who(booking)} is now {_when(business, booking.start)}{_at(booking.address)}."
+def owner_rescheduled(business: Business, booking: BookingFacts, *, staff: str | None = None) -> str:
+    return f"Moved{_by(staff)}: {_who(booking)} is now {_when(business, booking.start)}{_at(booking.address)}."
 
 
-def owner_cancelled(business: Business, booking: BookingFacts) -> str:
+def owner_cancelled(business: Business, booking: BookingFacts, *, staff: str | None = None) -> str:
     reason = f" Reason: {booking.cancellation_reason}." if booking.cancellation_reason else ""
-    return f"Cancelled: {_who(booking)}, {_when(business, booking.start)}.{reason}"
+    return f"Cancelled{_by(staff)}: {_who(booking)}, {_when(business, booking.start)}.{reason}"
 
 
 def owner_message(business: Business, caller: str | None, message: str) -> str:
