@@ -123,6 +123,10 @@ async def test_booking_and_goodbye_are_uninterruptible_and_texts_go_out(business
     assert not says[-1].interruptible  # the goodbye
     confirmation = [a for a in actions if isinstance(a, SendSms) and a.kind == "confirmation"]
     assert confirmation[0].to == CALLER and "Wed Nov 25 at 2:00 PM" in confirmation[0].body
+    # The same words a Cal.com booking's confirmation uses, so "Reply C or R" works for both.
+    assert "Reply C to cancel or R to reschedule." in confirmation[0].body
+    owner = next(a for a in actions if isinstance(a, SendSms) and a.kind == "owner_summary")
+    assert owner.body.startswith("New booking by phone: John Smith")
     assert isinstance(actions[-1], HangUp) and driver.finished
     assert [t["role"] for t in driver.transcript[:2]] == ["agent", "caller"]
     assert driver.transcript[0]["at"] == NOW.isoformat()
