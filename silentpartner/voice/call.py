@@ -341,16 +341,23 @@ class LiveCall:
                 await self._apply(self.floor.feed(now, CallerStarted()))
             else:  # SpeechEnded, `end_silence_ms` after the voice stopped
                 self._segments += 1
+                if not self.floor.joins_segments:
+                    self._turn_audio = []
                 self._turn_audio.append(vad_event.pcm16k)
                 ended_at = now - max(0.0, self.vad.stream_time - vad_event.at)
                 await self._apply(self.floor.feed(now, CallerPaused(self._segments, ended_at)))
                 self._listen(self._segments, b"".join(self._turn_audio))
         hearing = bool(getattr(self.vad, "hearing", False))
         if hearing != self.floor.hearing:
-            await self._apply(self.floor.feed(now, Hearing(hearing)))
+            # A dropped sound stopped one VAD pause ago (that silence is what dropped it).
+            ended = None if hearing else now - self.timing.end_silence_ms / 1000
+            await self._apply(self.floor.feed(now, Hearing(hearing, ended)))
 
     def _listen(self, segment: int, turn_pcm16k: bytes) -> None:
-        """Transcribe and score the turn so far; the floor hears the results as they come."""
+        """Transcribe and score the turn so far; the floor hears the results as they come. The jobs for
+        earlier pauses of the turn are superseded: those still queued in the speech pool are cancelled."""
+        for task in self._listening:
+            task.cancel()
         for job in (self._transcribe(segment, turn_pcm16k), self._score(segment, turn_pcm16k)):
             task = asyncio.create_task(job)
             self._listening.add(task)

@@ -12,17 +12,19 @@ transcribes the turn so far and scores it with the end-of-turn model, and the fl
 - the words end mid-clause ("... because", "um", a trailing comma, 7 digits of a phone number):
   wait up to `hold_s` (`hold_long_s` while a phone number or address is being given);
 - the words could be all there is but often are not (a lone "hi", "okay" after an open question, a noun
-  phrase with no verb yet), or the voice sounds unfinished, or there is no end-of-turn model: wait up to
-  `unsure_s`;
-- the words read as finished and so does the voice (or it is a plain yes/no): the turn ends now.
+  phrase with no verb yet), or the voice sounds unfinished, or there is no end-of-turn model, or the
+  caller has already paused once inside this turn (someone thinking as they go does it again, and
+  Whisper can make a finished-looking sentence of half of theirs): wait up to `unsure_s`;
+- the words read as finished and so does the voice (or it is a yes/no to a yes/no question): the turn
+  ends now.
 
 Waiting means: the turn ends when the wait has run out with the caller still silent; if the caller speaks
 again first, the new speech joins the same turn and the next pause is judged afresh. Nothing ends a turn
-while the VAD hears sound that may be speech. The conversation gets one `EndTurn` per turn, with the
-transcript of all of it.
+while the VAD hears sound that may be speech, and a sound too short to be speech (an "uh") starts the
+wait again from its end. The conversation gets one `EndTurn` per turn, with the transcript of all of it.
 
 `TurnRules(policy="silence")` is the old policy, kept for comparison: every pause of `end_silence_ms`
-ends the turn (use it with 500 ms).
+ends the turn on its own, as soon as its transcript is in (use it with 500 ms).
 
 Barge-in: confirmed caller speech (the VAD has heard `min_speech_ms` of it, so a cough or an "mm-hm" is
 not a barge-in) while the agent's audio is playing and every line in it may be interrupted. The booking
@@ -59,9 +61,11 @@ class CallerPaused:
 
 @dataclass(frozen=True)
 class Hearing:
-    """The VAD hears something that may be speech (`on`), or no longer does; unconfirmed sound counts."""
+    """The VAD hears something that may be speech (`on`), or has dropped it as too short to be speech (a
+    cough, a short "uh"); `sound_ended_at` is when that sound stopped."""
 
     on: bool
+    sound_ended_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,9 @@ class _Turn:
     texts: dict[int, str] = field(default_factory=dict)
     scores: dict[int, float | None] = field(default_factory=dict)
     speech_ended_at: float = 0.0
+    sound_ended_at: float = 0.0  # the end of the last sound heard since, too short to be speech
     due: float | None = None  # when the turn ends unless the caller speaks again
+    wait: float = 0.0
     reason: str = ""
 
     def text(self) -> str:
@@ -189,6 +195,7 @@ class CallFloor:
         self.expect: Expect = "open"
         self.agent = AgentState(talking=False, interruptible=True, busy=False)
         self._turn: _Turn | None = None
+        self._closed: list[_Turn] = []  # the "silence" policy's turns, ended by a pause, awaiting their text
         self._speaking = False  # between CallerStarted and CallerPaused
         self._hearing = False
         self._last_caller_at = now  # the caller's last speech or key
@@ -198,6 +205,11 @@ class CallFloor:
     @property
     def turn_open(self) -> bool:
         return self._turn is not None
+
+    @property
+    def joins_segments(self) -> bool:
+        """Whether a turn may span several VAD segments (so the call transcribes them together)."""
+        return self.rules.policy == "weigh"
 
     @property
     def hearing(self) -> bool:
@@ -216,17 +228,16 @@ class CallFloor:
         if isinstance(event, CallerPaused):
             return self._caller_paused(now, event)
         if isinstance(event, Hearing):
-            self._hearing = event.on
-            return [] if event.on else self._end_if_due(now)
+            return self._heard_sound(now, event)
         if isinstance(event, Heard | Scored):
-            turn = self._turn
-            if turn is None or event.segment not in turn.segments:
+            turn = next((t for t in [self._turn, *self._closed] if t is not None and event.segment in t.segments), None)
+            if turn is None:
                 return []  # a result for a turn that already ended
             if isinstance(event, Heard):
                 turn.texts[event.segment] = event.text
             else:
                 turn.scores[event.segment] = event.complete
-            return self._judge(now)
+            return self._release_closed(now) if turn is not self._turn else self._judge(now)
         if isinstance(event, KeyPressed):
             self._last_caller_at = self._quiet_since = now
             self._prompts = 0
@@ -262,9 +273,36 @@ class CallFloor:
         if self._turn is None:  # a VAD that reports a pause without a start; treat it as both
             self._turn = _Turn(started_at=event.speech_ended_at)
         self._turn.segments.append(event.segment)
-        self._turn.speech_ended_at = event.speech_ended_at
+        self._turn.speech_ended_at = self._turn.sound_ended_at = event.speech_ended_at
         self._turn.due = None
+        if self.rules.policy == "silence":
+            self._closed.append(self._turn)
+            self._turn = None
+            return self._release_closed(now)
         return self._judge(now)
+
+    def _release_closed(self, now: float) -> list[Decision]:
+        """The "silence" policy: each pause ended a turn; hand them over in order as their text comes in."""
+        decisions: list[Decision] = []
+        while self._closed and self._closed[0].segments[-1] in self._closed[0].texts:
+            turn = self._closed.pop(0)
+            text = turn.text()
+            waited = round(now - turn.speech_ended_at, 3)
+            decisions.append(EndTurn(text, turn.speech_ended_at, "a pause", waited) if text else DropTurn())
+        return decisions
+
+    def _heard_sound(self, now: float, event: Hearing) -> list[Decision]:
+        if self.rules.policy == "silence":  # the old policy ended turns on the VAD's pause alone
+            return []
+        self._hearing = event.on
+        if event.on:
+            return []
+        turn = self._turn
+        if turn is not None and not self._speaking:
+            turn.sound_ended_at = max(turn.sound_ended_at, event.sound_ended_at or now)
+            if turn.due is not None:
+                turn.due = max(turn.due, turn.sound_ended_at + turn.wait)
+        return self._end_if_due(now)
 
     def _judge(self, now: float) -> list[Decision]:
         """Once the last segment's transcript (and, when the words allow it, its score) is in: set when the
@@ -284,22 +322,22 @@ class CallFloor:
             return []  # the words read as finished; the voice has not been scored yet
         if turn.speech_ended_at - turn.started_at >= self.rules.max_turn_s:
             wait, reason = 0.0, "a very long turn"
-        turn.due, turn.reason = turn.speech_ended_at + wait, reason
+        turn.due, turn.wait, turn.reason = turn.sound_ended_at + wait, wait, reason
         return self._end_if_due(now)
 
     def _wait_for(self, turn: _Turn, segment: int, text: str) -> tuple[float | None, str]:
         """Seconds of silence after the speech that end this turn, and why; None until the score is in."""
         rules = self.rules
-        if rules.policy == "silence":
-            return 0.0, "a pause"
         reading = read_turn(text, self.expect)
         if reading.verdict == "unfinished":
             long = self.expect in ("phone", "address")
             return (rules.hold_long_s if long else rules.hold_s), reading.reason
         if reading.verdict == "unsure":
             return rules.unsure_s, reading.reason
-        if reading.reason == "a yes or no":
+        if reading.reason == "a yes or no" and self.expect == "yes_no":
             return 0.0, reading.reason
+        if len(turn.segments) > 1:
+            return rules.unsure_s, "paused inside this turn before"
         if segment not in turn.scores:
             return None, ""
         score = turn.scores[segment]

@@ -49,7 +49,9 @@ class Segment:
     pause_after: float = 0.7  # silence before the next segment
 
 
-def caller(start: float, segments: list[Segment], first_segment: int = 1) -> list[tuple[float, FloorEvent]]:
+def caller(
+    start: float, segments: list[Segment], first_segment: int = 1, stt: float = STT
+) -> list[tuple[float, FloorEvent]]:
     """The events a call feeds the floor while the caller says `segments`, starting to speak at `start`."""
     events: list[tuple[float, FloorEvent]] = []
     t = start
@@ -60,7 +62,7 @@ def caller(start: float, segments: list[Segment], first_segment: int = 1) -> lis
         paused = voice_ends + VAD_PAUSE
         events.append((paused, CallerPaused(number, speech_ended_at=voice_ends)))
         events.append((paused + SCORE, Scored(number, segment.score)))
-        events.append((paused + STT, Heard(number, segment.heard)))
+        events.append((paused + stt, Heard(number, segment.heard)))
         t = voice_ends + segment.pause_after
     return events
 
@@ -118,6 +120,17 @@ KITCHEN_SINK = [
 ]
 
 
+# "Hi, yeah, I'm calling because, um, my kitchen faucet, it's leaking.": at the fourth pause Whisper makes a
+# finished sentence of it ("because of my kitchen faucet") and the voice sounds finished enough (0.62).
+KITCHEN_FAUCET = [
+    Segment(0.3, "Fight.", 0.84),
+    Segment(0.4, "Hi, yeah.", 0.22),
+    Segment(1.5, "Hi. Yeah. I'm calling because I'm...", 0.87),
+    Segment(0.9, "Hi. Yeah. I'm calling because of my kitchen faucet.", 0.62),
+    Segment(0.8, "Hi. Yeah. I'm calling because I'm my kitchen faucet. It's leaking.", 0.24),
+]
+
+
 def speech_end(start: float, segments: list[Segment]) -> float:
     return start + sum(s.seconds + s.pause_after for s in segments[:-1]) + segments[-1].seconds
 
@@ -127,7 +140,7 @@ def speech_end(start: float, segments: list[Segment]) -> float:
 
 
 def test_a_caller_pausing_at_commas_is_not_answered_until_the_sentence_ends() -> None:
-    for segments in (WATER_HEATER, DISPOSAL, KITCHEN_SINK):
+    for segments in (WATER_HEATER, DISPOSAL, KITCHEN_SINK, KITCHEN_FAUCET):
         floor = quiet_floor()
         decisions = run(floor, caller(1.0, segments), until=12.0)
         ended = turns(decisions)
@@ -140,17 +153,18 @@ def test_a_caller_pausing_at_commas_is_not_answered_until_the_sentence_ends() ->
 
 def test_the_old_silence_policy_answers_the_same_callers_mid_sentence() -> None:
     old = TurnRules(policy="silence")
-    for segments in (WATER_HEATER, DISPOSAL, KITCHEN_SINK):
-        decisions = run(quiet_floor(old), caller(1.0, segments), until=12.0)
-        first_at, first = turns(decisions)[0]
-        assert first_at < speech_end(1.0, segments)
-        assert first.text == segments[0].heard
+    for segments in (WATER_HEATER, DISPOSAL, KITCHEN_SINK, KITCHEN_FAUCET):
+        for stt in (STT, 1.5):  # Whisper done before the caller goes on, or after
+            decisions = run(quiet_floor(old), caller(1.0, segments, stt=stt), until=15.0)
+            ended = turns(decisions)
+            assert ended[0][0] < speech_end(1.0, segments)
+            assert [turn.text for _, turn in ended] == [s.heard for s in segments]  # a turn per pause
 
 
 def test_a_short_complete_answer_is_answered_without_extra_delay() -> None:
     # The turn ends the moment its transcript is in: the VAD's short pause and Whisper are all it costs.
     for heard, score, reason in (
-        ("Yes.", 0.99, "a yes or no"),
+        ("Yes.", 0.99, "finished (sounds complete, 0.99)"),
         ("John Smith.", 0.96, "finished (sounds complete, 0.96)"),
         ("My kitchen faucet is leaking.", 0.98, "finished (sounds complete, 0.98)"),
     ):
@@ -223,9 +237,22 @@ def test_no_turn_ends_while_the_vad_hears_sound() -> None:
     floor = quiet_floor(rules)
     events = caller(1.0, [Segment(0.5, "My water heater.", 0.9)])  # a noun phrase: the short wait
     deadline = 1.5 + rules.unsure_s
-    events += [(deadline - 0.1, Hearing(True)), (deadline + 0.3, Hearing(False))]  # a cough, too short to confirm
-    ended = turns(run(floor, events, until=5.0))
-    assert [at for at, _ in ended] == pytest.approx([deadline + 0.3], abs=1e-9)
+    events += [(deadline - 0.1, Hearing(True))]  # a sound the VAD has not made up its mind about
+    assert turns(run(floor, events, until=deadline + 2.0)) == []
+    # It was a cough: the wait starts again from its end.
+    events += [(deadline + 2.1, Hearing(False, sound_ended_at=deadline + 1.85))]
+    ended = turns(run(quiet_floor(rules), events, until=deadline + 4.0))
+    assert [at for at, _ in ended] == pytest.approx([deadline + 1.85 + rules.unsure_s], abs=TICK)
+
+
+def test_a_short_uh_too_short_to_be_speech_starts_the_wait_again() -> None:
+    # "The address is." scored unfinished-sounding, then an "uh" the VAD drops as too short.
+    rules = TurnRules()
+    floor = quiet_floor(rules)
+    events = caller(1.0, [Segment(0.9, "The address.", 0.9)])  # Whisper lost the "is": a noun phrase
+    events += [(2.6, Hearing(True)), (2.95, Hearing(False, sound_ended_at=2.7))]
+    ended = turns(run(floor, events, until=6.0))
+    assert [at for at, _ in ended] == pytest.approx([2.7 + rules.unsure_s], abs=TICK)
 
 
 def test_results_for_earlier_pauses_are_superseded_and_one_turn_goes_to_the_driver() -> None:
@@ -241,9 +268,11 @@ def test_results_for_earlier_pauses_are_superseded_and_one_turn_goes_to_the_driv
         (4.0, Heard(2, "I was hoping someone could come out today.")),
     ]
     decisions = run(floor, events, until=6.0)
-    assert turns(decisions) == [
-        (4.0, EndTurn("I was hoping someone could come out today.", 3.35, "finished (sounds complete, 0.97)", 0.65))
-    ]
+    ended = turns(decisions)
+    assert [turn.text for _, turn in ended] == ["I was hoping someone could come out today."]
+    # Someone who paused inside the turn once gets the short wait after the words read as finished.
+    assert [turn.reason for _, turn in ended] == ["paused inside this turn before"]
+    assert [at for at, _ in ended] == pytest.approx([3.35 + TurnRules().unsure_s], abs=TICK)
 
 
 def test_a_turn_of_noise_is_dropped_and_the_next_one_still_ends() -> None:
