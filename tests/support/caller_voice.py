@@ -17,6 +17,7 @@ Output is what a Media Stream delivers: 8 kHz G.711 μ-law, cut into 20 ms frame
     ok, why = caller_available()
     audio = caller_says("My kitchen faucet is leaking.")       # μ-law bytes, 8 kHz
     for frame in frames(silence(500) + audio + silence(800)): ...
+    halting = caller_pauses("My name is, um, Jordan Smith.")   # 700 ms of silence at each comma
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from functools import cache
 
 import numpy as np
 
-from silentpartner.voice.audio import FRAME_BYTES, pcm_to_phone, silence_ulaw, split_frames
+from silentpartner.voice.audio import FRAME_BYTES, is_silent, pcm_to_phone, silence_ulaw, split_frames
 from silentpartner.voice.speech.tts import read_wav
 
 HIBARI_CALLER = "hibari-caller"  # hibari's model re-voiced as a lower, male-sounding speaker
@@ -67,6 +68,45 @@ def caller_says(text: str, voice: str = HIBARI_CALLER) -> bytes:
     else:
         samples, rate = _hibari_caller(text)
     return pcm_to_phone(samples, rate)
+
+
+@cache
+def caller_pauses(text: str, pause_ms: int = 700, voice: str = HIBARI_CALLER) -> bytes:
+    """`text` said clause by clause with `pause_ms` of silence at each comma, like a caller thinking as they
+    go ("I'm calling because um, my water heater, it's ..."). Each clause is synthesized on its own, keeping
+    its comma (so it ends with the pitch of a clause that goes on), and trimmed of the synthesizer's own
+    silence where the clauses meet.
+
+    A lone filler ("um", "uh") is said at the end of the clause before it, and the pause comes after it:
+    synthesized on its own, hibari makes a 0.2-0.3 s murmur of it that Silero does not count as speech, so
+    the two pauses around it would become one silence of 1.6 s, which is not what the caller did.
+    """
+    clauses: list[str] = []
+    for clause in (part.strip() for part in text.split(",")):
+        if clause.lower() in _FILLERS and clauses:
+            clauses[-1] = f"{clauses[-1]} {clause}"
+        elif clause:
+            clauses.append(clause)
+    spoken = []
+    for index, clause in enumerate(clauses):
+        last = index == len(clauses) - 1
+        audio = caller_says(clause if last else clause + ",", voice)
+        spoken.append(trim_silence(audio, start=index > 0, end=not last))
+    return silence(pause_ms).join(spoken)
+
+
+_FILLERS = frozenset({"um", "uh", "er", "erm", "like"})
+
+
+def trim_silence(ulaw: bytes, *, start: bool = True, end: bool = True, threshold_dbfs: float = -45.0) -> bytes:
+    """The clip without the silent 20 ms frames at its start and (or) its end."""
+    chunks = split_frames(ulaw, FRAME_BYTES)
+    first, stop = 0, len(chunks)
+    while start and first < stop and is_silent(chunks[first], threshold_dbfs=threshold_dbfs):
+        first += 1
+    while end and stop > first and is_silent(chunks[stop - 1], threshold_dbfs=threshold_dbfs):
+        stop -= 1
+    return b"".join(chunks[first:stop])
 
 
 # Caller turns typical of a call to a plumber: names, addresses, times, numbers, the problem.
