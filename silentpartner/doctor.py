@@ -16,6 +16,7 @@ from silentpartner.calendar.calcom_doctor import check_calcom
 from silentpartner.runtime import Runtime
 from silentpartner.settings import Settings
 from silentpartner.twilio_api import make_twilio_client
+from silentpartner.voice.speech_doctor import check_speech
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
     return out
 
 
-CHECKS: list[Check] = [check_twilio_numbers, check_calcom]
+CHECKS: list[Check] = [check_twilio_numbers, check_calcom, check_speech]
 
 
 async def run_doctor(runtime: Runtime, extra: list[Check] | None = None) -> list[Finding]:

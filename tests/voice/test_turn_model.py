@@ -13,6 +13,7 @@ import pytest
 from silentpartner.voice.speech import OfflineSpeech, SpeechEnded, models
 from silentpartner.voice.speech.engine import load_turn_model
 from silentpartner.voice.speech.turn_model import WINDOW_SAMPLES
+from silentpartner.voice.speech_doctor import end_of_turn_model
 from tests.support.caller_voice import CALLER_TURNS, caller_available, caller_says, silence
 
 AVAILABLE, WHY = OfflineSpeech.available()
@@ -68,6 +69,15 @@ def test_a_changed_model_is_refused_and_the_engine_goes_on_without_it(tmp_path: 
     os.remove(tmp_path / name)
     model, why = load_turn_model(models.ModelFiles(files.name, tmp_path, files.expected, files.install_hint))
     assert model is None and "is missing" in why
+
+
+def test_doctor_says_when_the_model_is_missing_or_changed(tmp_path: Path) -> None:
+    files = models.smart_turn_files()
+    assert end_of_turn_model().level == "ok"
+    missing = end_of_turn_model(models.ModelFiles(files.name, tmp_path, files.expected, files.install_hint))
+    assert missing.level == "warn"
+    assert "is missing" in missing.message and 'pip install --no-deps "pipecat-ai==1.14.0"' in missing.message
+    assert "Calls still work" in missing.message
 
 
 def test_the_engine_has_the_model(speech: OfflineSpeech) -> None:
