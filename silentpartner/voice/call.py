@@ -7,10 +7,11 @@ in order -> driver -> actions), the speaker (agent lines -> sentences -> audio c
 mark) and the watcher (the floor's clock and DTMF pauses). The brain takes its inputs from one queue, so
 the driver sees events in the order they were decided.
 
-Turn-taking is decided by the `CallFloor` (`floor.py`); this module feeds it and carries out its decisions.
-At each short pause the VAD closes a segment: the turn's audio so far is transcribed and scored by the
-end-of-turn model in the speech thread pool (so transcription runs while the caller may still be going
-on), and the floor says when the turn is over. The driver gets one `CallerSaid` per turn.
+Turn-taking is decided by the `CallFloor` (`floor.py`); this module tells it what the agent is doing and
+carries out its decisions. The caller's side reaches it through the `TurnListener` (`listener.py`): at each
+short pause the VAD closes a segment, the turn's audio so far is transcribed and scored by the end-of-turn
+model in the speech thread pool (so transcription runs while the caller may still be going on), and the
+floor says when the turn is over. The driver gets one `CallerSaid` per turn.
 
 - Barge-in (the floor's `BargeIn`): send `clear`, stop synthesis, drop queued interruptible lines, and
   give the driver `AgentInterrupted(heard)` with only the words the echoed marks prove were played.
@@ -67,20 +68,16 @@ from silentpartner.voice.floor import (
     AgentAsked,
     AgentState,
     BargeIn,
-    CallerPaused,
-    CallerStarted,
     CallFloor,
     Decision,
     DropTurn,
     EndTurn,
-    Heard,
-    Hearing,
     KeyPressed,
     PromptSilence,
-    Scored,
     Tick,
     TurnRules,
 )
+from silentpartner.voice.listener import TurnListener
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
 
@@ -183,6 +180,9 @@ class LiveCall:
             goodbye_s=self.timing.silence_goodbye_s,
             now=self.now(),
         )
+        self.listener = TurnListener(
+            speech, self.floor, now=self.now, apply=self._apply, pause_s=self.timing.end_silence_ms / 1000
+        )
         self.recorder = CallRecorder(db, info.call_sid, started_at=clock.now(), loop_start=self.now())
         self.ended = asyncio.Event()
         self.end_reason = ""
@@ -199,9 +199,6 @@ class LiveCall:
         self._playout_done = asyncio.Event()
         self._playout_done.set()
         self._brain_busy = False
-        self._segments = 0  # segments of caller speech the VAD has closed
-        self._turn_audio: list[bytes] = []  # the open turn's segments (16 kHz PCM)
-        self._listening: set[asyncio.Task] = set()  # transcribing and scoring turns so far
         self._turn_ended_at: float | None = None  # when the caller's last turn's speech ended, until the agent answers
         self._turn_decided_at = 0.0  # when the floor ended that turn
         self._hanging_up = False
@@ -251,9 +248,8 @@ class LiveCall:
                 # Let a turn in progress (a booking being written) finish rather than cut a transaction.
                 await asyncio.wait({brain}, timeout=BRAIN_GRACE_S)
             brain.cancel()
-            for task in self._listening:
-                task.cancel()
-            await asyncio.gather(*tasks, ended, *self._listening, return_exceptions=True)
+            self.listener.cancel()
+            await asyncio.gather(*tasks, ended, *self.listener.tasks, return_exceptions=True)
             await self._finish()
 
     def _transferred(self) -> bool:
@@ -335,62 +331,21 @@ class LiveCall:
             log.exception("call.vad_failed")
             return
         self._sync_agent()  # the floor judges a barge-in against what is playing right now
-        now = self.now()
-        for vad_event in vad_events:
-            if not hasattr(vad_event, "pcm16k"):  # SpeechStarted
-                await self._apply(self.floor.feed(now, CallerStarted()))
-            else:  # SpeechEnded, `end_silence_ms` after the voice stopped
-                self._segments += 1
-                if not self.floor.joins_segments:
-                    self._turn_audio = []
-                self._turn_audio.append(vad_event.pcm16k)
-                ended_at = now - max(0.0, self.vad.stream_time - vad_event.at)
-                await self._apply(self.floor.feed(now, CallerPaused(self._segments, ended_at)))
-                self._listen(self._segments, b"".join(self._turn_audio))
         hearing = bool(getattr(self.vad, "hearing", False))
-        if hearing != self.floor.hearing:
-            # A dropped sound stopped one VAD pause ago (that silence is what dropped it).
-            ended = None if hearing else now - self.timing.end_silence_ms / 1000
-            await self._apply(self.floor.feed(now, Hearing(hearing, ended)))
-
-    def _listen(self, segment: int, turn_pcm16k: bytes) -> None:
-        """Transcribe and score the turn so far; the floor hears the results as they come. The jobs for
-        earlier pauses of the turn are superseded: those still queued in the speech pool are cancelled."""
-        for task in self._listening:
-            task.cancel()
-        for job in (self._transcribe(segment, turn_pcm16k), self._score(segment, turn_pcm16k)):
-            task = asyncio.create_task(job)
-            self._listening.add(task)
-            task.add_done_callback(self._listening.discard)
-
-    async def _transcribe(self, segment: int, pcm16k: bytes) -> None:
-        try:
-            text = (await self.speech.transcribe(pcm16k)).strip()
-        except Exception:
-            log.exception("call.transcribe_failed")
-            text = ""
-        await self._apply(self.floor.feed(self.now(), Heard(segment, text)))
-
-    async def _score(self, segment: int, pcm16k: bytes) -> None:
-        try:
-            complete = await self.speech.end_of_turn(pcm16k)
-        except Exception:
-            log.exception("call.end_of_turn_failed")
-            complete = None
-        await self._apply(self.floor.feed(self.now(), Scored(segment, complete)))
+        await self.listener.heard(vad_events, stream_time=self.vad.stream_time, hearing=hearing)
 
     async def _apply(self, decisions: list[Decision]) -> None:
         """Carry out what the floor decided."""
         for decision in decisions:
             if isinstance(decision, EndTurn):
-                self._turn_audio = []
+                self.listener.turn_taken()
                 now = self.now()
                 self._turn_ended_at, self._turn_decided_at = decision.speech_ended_at, now
                 log_event(log, "call.turn_end", reason=decision.reason, waited_ms=int(decision.waited * 1000))
                 self.recorder.line("caller", decision.text, now)  # when the turn was taken: entries stay in order
                 await self._inputs.put(CallerSaid(text=decision.text))
             elif isinstance(decision, DropTurn):
-                self._turn_audio = []
+                self.listener.turn_taken()
             elif isinstance(decision, BargeIn):
                 await self._barge_in()
             elif isinstance(decision, PromptSilence):
