@@ -292,10 +292,8 @@ class CallFloor:
         return decisions
 
     def _heard_sound(self, now: float, event: Hearing) -> list[Decision]:
-        if self.rules.policy == "silence":  # the old policy ended turns on the VAD's pause alone
-            return []
         self._hearing = event.on
-        if event.on:
+        if event.on or self.rules.policy == "silence":  # the old policy ended turns on the VAD's pause alone
             return []
         turn = self._turn
         if turn is not None and not self._speaking:
