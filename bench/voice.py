@@ -351,7 +351,7 @@ def main() -> None:
         sys.exit(f"offline speech unavailable: {why}")
     audio = [trimmed(caller_says(turn)) for turn in TURNS]
     single = [trimmed(caller_says(line)) for line in SINGLE_SENTENCES]
-    pausing = [caller_pauses(line) for line in PAUSING_CALLERS]
+    pausing = [trimmed(caller_pauses(line)) for line in PAUSING_CALLERS]
     figures: dict[str, PolicyFigures] = {}
     held: list[str] = []
     for policy in ["weigh"] if args.skip_old else ["silence", "weigh"]:
