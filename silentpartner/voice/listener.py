@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from silentpartner.voice.engines import SpeechEngine
 from silentpartner.voice.floor import CallerPaused, CallerStarted, CallFloor, Decision, Heard, Hearing, Scored
@@ -64,13 +65,21 @@ class TurnListener:
             task.cancel()
 
     def _listen(self, segment: int, turn_pcm16k: bytes) -> None:
-        """Transcribe and score the turn so far. The jobs for earlier pauses are superseded: those still
-        queued in the speech pool are cancelled (one already running finishes and is ignored)."""
+        """Transcribe and score the turn so far. When turns span pauses, the jobs for earlier pauses are
+        superseded: those still queued in the speech pool are cancelled (one already running finishes and
+        is ignored). Under the old policy every pause ends a turn of its own, which needs its transcript and
+        no score."""
+        if not self.floor.joins_segments:
+            self._start(self._transcribe(segment, turn_pcm16k))
+            return
         self.cancel()
         for job in (self._transcribe(segment, turn_pcm16k), self._score(segment, turn_pcm16k)):
-            task = asyncio.create_task(job)
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._start(job)
+
+    def _start(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _transcribe(self, segment: int, pcm16k: bytes) -> None:
         try:
