@@ -12,7 +12,8 @@ RUN useradd --create-home --uid 10001 app \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY silentpartner ./silentpartner
-RUN pip install ".[postgres,speech]"
+# pipecat-ai only for the end-of-turn model file in its wheel: without its dependencies, never imported.
+RUN pip install ".[postgres,speech]" && pip install --no-deps "pipecat-ai==1.14.0"
 
 USER app
 # Without PostgreSQL the database is a SQLite file in /data: mount a volume there to keep it.

@@ -36,6 +36,7 @@ def test_doctor_is_clean_on_the_demo_business(tmp_path) -> None:
     assert "0 problem(s)" in result.stdout
     assert "FAIL" not in result.stdout
     assert "mikes-plumbing" in result.stdout
+    assert "offline speech" in result.stdout and "end-of-turn model" in result.stdout
 
 
 def test_doctor_names_the_broken_field_and_fails(tmp_path) -> None:

@@ -4,17 +4,22 @@
 
 Four tasks share one call: the reader (websocket frames -> codec -> VAD, DTMF, marks), the brain (events
 in order -> driver -> actions), the speaker (agent lines -> sentences -> audio chunks, each followed by a
-mark) and the watcher (silence and DTMF pauses). The brain takes its inputs from one queue, so the
-driver sees events in the order the caller produced them, even though transcriptions finish later.
+mark) and the watcher (the floor's clock and DTMF pauses). The brain takes its inputs from one queue, so
+the driver sees events in the order they were decided.
 
-- Barge-in: the VAD says the caller started speaking (it already waited `min_speech_ms`, so a cough or
-  an "mm-hm" does not count) while an interruptible line is playing: send `clear`, stop synthesis,
-  drop queued interruptible lines, and give the driver `AgentInterrupted(heard)` with only the words the
-  echoed marks prove were played. Non-interruptible lines (the booking read-back, the goodbye) play on.
+Turn-taking is decided by the `CallFloor` (`floor.py`); this module tells it what the agent is doing and
+carries out its decisions. The caller's side reaches it through the `TurnListener` (`listener.py`): at each
+short pause the VAD closes a segment, the turn's audio so far is transcribed and scored by the end-of-turn
+model in the speech thread pool (so transcription runs while the caller may still be going on), and the
+floor says when the turn is over. The driver gets one `CallerSaid` per turn.
+
+- Barge-in (the floor's `BargeIn`): send `clear`, stop synthesis, drop queued interruptible lines, and
+  give the driver `AgentInterrupted(heard)` with only the words the echoed marks prove were played.
 - Hang up: after the goodbye's last mark echoes, through the REST API (or by closing the socket when
   there is no Twilio account, as with the browser phone). Transfer: the announcement plays out, then the
   call is updated to `<Dial callerId=business number>`.
-- Turn latency: from the moment the VAD ends the caller's turn to the first agent audio byte sent.
+- Turn latency: from the end of the caller's speech (the last voiced frame of the turn) to the first agent
+  audio byte sent; it includes the floor's wait.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from silentpartner.business import Business
@@ -59,6 +64,20 @@ from silentpartner.voice.codec import (
 )
 from silentpartner.voice.dtmf import DtmfGatherer
 from silentpartner.voice.engines import SpeechEngine
+from silentpartner.voice.floor import (
+    AgentAsked,
+    AgentState,
+    BargeIn,
+    CallFloor,
+    Decision,
+    DropTurn,
+    EndTurn,
+    KeyPressed,
+    PromptSilence,
+    Tick,
+    TurnRules,
+)
+from silentpartner.voice.listener import TurnListener
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
 from silentpartner.voice.warm_transfer import owner_summary
@@ -79,10 +98,18 @@ class CallTiming:
     playout_timeout_s: float = 20.0  # longest wait for Twilio to echo the last mark before hanging up anyway
     chunk_ms: int = 200  # audio per outbound media message (each followed by a mark)
     min_speech_ms: int = 250  # shorter speech is a cough or an "mm-hm", not a barge-in
-    # Silence that ends the caller's turn. 500 ms is LiveKit's minimum endpointing delay and OpenAI
-    # server_vad's default; it is paid on every turn, so it is the biggest lever on turn latency.
-    end_silence_ms: int = 500
+    # The pause that closes a segment of the caller's speech: the floor then judges whether the turn is
+    # over (`turn`). It is paid on every turn, so it is the biggest lever on turn latency; hibari's comma
+    # pauses in a read-out phone number are over 300 ms, so shorter would cut more of them.
+    end_silence_ms: int = 250
+    turn: TurnRules = field(default_factory=TurnRules)
     tick_s: float = 0.1  # how often the watcher looks at the silence and DTMF clocks
+
+    @classmethod
+    def silence_only(cls, end_silence_ms: int = 500, **overrides: Any) -> CallTiming:
+        """The policy before the call floor weighed words and voice: every pause of `end_silence_ms` ends the
+        turn (500 ms is LiveKit's minimum endpointing delay and OpenAI server_vad's default). For comparison."""
+        return cls(end_silence_ms=end_silence_ms, turn=TurnRules(policy="silence"), **overrides)
 
 
 class Transport(Protocol):
@@ -123,17 +150,6 @@ class CallInfo:
     staff: str | None = None  # a team member calling from their own number
 
 
-@dataclass
-class _Utterance:
-    """A caller turn on its way to text: the transcription runs while the brain handles earlier events."""
-
-    ended_at: float
-    text: asyncio.Task[str]
-
-
-_Input = Event | _Utterance
-
-
 class LiveCall:
     def __init__(
         self,
@@ -164,6 +180,15 @@ class LiveCall:
         self.vad = speech.new_vad(min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms)
         self.playback = PlaybackTracker()
         self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
+        self.floor = CallFloor(
+            self.timing.turn,
+            reprompt_s=self.timing.silence_reprompt_s,
+            goodbye_s=self.timing.silence_goodbye_s,
+            now=self.now(),
+        )
+        self.listener = TurnListener(
+            speech, self.floor, now=self.now, apply=self._apply, pause_s=self.timing.end_silence_ms / 1000
+        )
         self.recorder = CallRecorder(
             db,
             info.call_sid,
@@ -179,7 +204,7 @@ class LiveCall:
         self.barge_ins = 0
         self.latencies_ms: list[int] = []
 
-        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
+        self._inputs: asyncio.Queue[Event] = asyncio.Queue()
         self._lines: asyncio.Queue[Line] = asyncio.Queue()
         self._speaking: Line | None = None
         self._speak_task: asyncio.Task | None = None
@@ -188,12 +213,8 @@ class LiveCall:
         self._playout_done = asyncio.Event()
         self._playout_done.set()
         self._brain_busy = False
-        self._caller_speaking = False
-        self._turn_ended_at: float | None = None  # when the caller's last turn ended, until the agent answers
-        self._stt_done_at = 0.0  # when that turn's transcription finished
-        self._last_caller_at = self.now()  # last caller speech or key
-        self._quiet_since = self.now()  # when the agent and the caller both last went quiet
-        self._silence_prompts = 0
+        self._turn_ended_at: float | None = None  # when the caller's last turn's speech ended, until the agent answers
+        self._turn_decided_at = 0.0  # when the floor ended that turn
         self._hanging_up = False
         self._transfer_started = False
         self._transcript_entry: dict[int, dict[str, Any]] = {}  # line id -> its transcript entry
@@ -244,7 +265,8 @@ class LiveCall:
                 # Let a turn in progress (a booking being written) finish rather than cut a transaction.
                 await asyncio.wait({brain}, timeout=BRAIN_GRACE_S)
             brain.cancel()
-            await asyncio.gather(*tasks, ended, return_exceptions=True)
+            self.listener.cancel()
+            await asyncio.gather(*tasks, ended, *self.listener.tasks, return_exceptions=True)
             await self._finish()
 
     def _transferred(self) -> bool:
@@ -340,23 +362,47 @@ class LiveCall:
         except Exception:  # one bad frame must not end the call
             log.exception("call.vad_failed")
             return
-        for vad_event in vad_events:
-            if not hasattr(vad_event, "pcm16k"):  # SpeechStarted
-                self._caller_speaking = True
-                self._last_caller_at = self.now()
-                await self._maybe_barge_in()
-            else:  # SpeechEnded
-                self._caller_speaking = False
+        self._sync_agent()  # the floor judges a barge-in against what is playing right now
+        hearing = bool(getattr(self.vad, "hearing", False))
+        await self.listener.heard(vad_events, stream_time=self.vad.stream_time, hearing=hearing)
+
+    async def _apply(self, decisions: list[Decision]) -> None:
+        """Carry out what the floor decided."""
+        for decision in decisions:
+            if isinstance(decision, EndTurn):
+                self.listener.turn_taken()
                 now = self.now()
-                self._last_caller_at = self._quiet_since = now
-                self._silence_prompts = 0
-                task = asyncio.create_task(self.speech.transcribe(vad_event.pcm16k))
-                await self._inputs.put(_Utterance(ended_at=now, text=task))
+                self._turn_ended_at, self._turn_decided_at = decision.speech_ended_at, now
+                log_event(log, "call.turn_end", reason=decision.reason, waited_ms=int(decision.waited * 1000))
+                self.recorder.line("caller", decision.text, now)  # when the turn was taken: entries stay in order
+                await self._inputs.put(CallerSaid(text=decision.text))
+            elif isinstance(decision, DropTurn):
+                self.listener.turn_taken()
+            elif isinstance(decision, BargeIn):
+                await self._barge_in()
+            elif isinstance(decision, PromptSilence):
+                log_event(log, "call.silence", seconds=decision.seconds)
+                await self._inputs.put(Silence(seconds=decision.seconds))
+
+    def _sync_agent(self) -> None:
+        """Tell the floor what the agent is doing, when that changed."""
+        pending = self._pending_lines()
+        state = AgentState(
+            talking=bool(pending),
+            interruptible=not self._hanging_up and all(line.interruptible for line in pending),
+            busy=self._hanging_up
+            or self._brain_busy
+            or not self._inputs.empty()
+            or self._speaking is not None
+            or not self._lines_drained.is_set()
+            or self.codec.pending_marks > 0,
+        )
+        if state != self.floor.agent:
+            self.floor.feed(self.now(), state)  # never decides anything by itself
 
     async def _on_key(self, digit: str) -> None:
         now = self.now()
-        self._last_caller_at = self._quiet_since = now
-        self._silence_prompts = 0
+        self.floor.feed(now, KeyPressed())
         entry = self.dtmf.press(digit, now)
         if entry:
             await self._keys(entry)
@@ -374,14 +420,13 @@ class LiveCall:
                     self.recorder.amend(entry, played=True)
         if self.codec.pending_marks == 0:
             self._playout_done.set()
-            if self._lines_drained.is_set():
-                self._quiet_since = self.now()
 
     # -- barge-in -----------------------------------------------------------------------------------
 
-    async def _maybe_barge_in(self) -> None:
+    async def _barge_in(self) -> None:
         pending = self._pending_lines()
-        # A clear drops everything buffered, so one line that must be heard in full protects them all.
+        # A clear drops everything buffered, so one line that must be heard in full protects them all (the
+        # floor only decides a barge-in when none is; this re-checks what is playing now).
         if not pending or self._hanging_up or not all(line.interruptible for line in pending):
             return
         line = pending[0]  # the one playing now
@@ -430,28 +475,11 @@ class LiveCall:
                 return
             self._brain_busy = True
             try:
-                event = await self._resolve(item)
-                if event is not None:
-                    await self._drive(event)
+                await self._drive(item)
             finally:
                 self._brain_busy = self._inputs.qsize() > 0
             if self.driver.finished and not self._hanging_up:
                 await self._hang_up("conversation finished")
-
-    async def _resolve(self, item: _Input) -> Event | None:
-        if not isinstance(item, _Utterance):
-            return item
-        try:
-            text = (await item.text).strip()
-        except Exception:
-            log.exception("call.transcribe_failed")
-            return None
-        self._stt_done_at = self.now()
-        if not text:
-            return None
-        self.recorder.line("caller", text, item.ended_at)
-        self._turn_ended_at = item.ended_at
-        return CallerSaid(text=text)
 
     async def _drive(self, event: Event) -> None:
         async for action in self.driver.handle(event):
@@ -464,7 +492,7 @@ class LiveCall:
             elif isinstance(action, HangUp):
                 await self._hang_up(action.reason or "done")
             elif isinstance(action, EndOfTurn):
-                pass
+                self.floor.feed(self.now(), AgentAsked(action.expect))
             self._record_outcome()
         self._record_outcome()
 
@@ -614,36 +642,28 @@ class LiveCall:
             log,
             "call.turn_latency",
             ms=ms,
-            stt_ms=int((self._stt_done_at - self._turn_ended_at) * 1000),
-            reply_ms=int((now - self._stt_done_at) * 1000),
+            decide_ms=int((self._turn_decided_at - self._turn_ended_at) * 1000),
+            reply_ms=int((now - self._turn_decided_at) * 1000),
         )
         self._turn_ended_at = None
         self.latencies_ms.append(ms)
         self.recorder.latency(ms)
 
-    # -- watcher: silence and key pauses -----------------------------------------------------------
+    # -- watcher: the floor's clock and key pauses -------------------------------------------------
 
     async def _watch_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.timing.tick_s)
+            wait = self.timing.tick_s
+            due = self.floor.deadline()
+            if due is not None:  # wake for a turn ending between ticks
+                wait = min(wait, max(0.005, due - self.now()))
+            await asyncio.sleep(wait)
             now = self.now()
             entry = self.dtmf.poll(now)
             if entry:
                 await self._keys(entry)
-            if self._hanging_up or self._caller_speaking or self._brain_busy or not self._inputs.empty():
-                continue
-            if self._speaking is not None or not self._lines_drained.is_set() or self.codec.pending_marks:
-                continue
-            idle = now - max(self._quiet_since, self._last_caller_at)
-            silent = now - self._last_caller_at
-            due = (self._silence_prompts == 0 and idle >= self.timing.silence_reprompt_s) or (
-                self._silence_prompts > 0 and silent >= self.timing.silence_goodbye_s * self._silence_prompts
-            )
-            if due:
-                self._silence_prompts += 1
-                self._quiet_since = now
-                log_event(log, "call.silence", seconds=round(silent, 1))
-                await self._inputs.put(Silence(seconds=round(silent, 1)))
+            self._sync_agent()
+            await self._apply(self.floor.feed(now, Tick()))
 
 
 TIMING_SERVICE = "voice.timing"

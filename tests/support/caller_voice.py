@@ -17,6 +17,7 @@ Output is what a Media Stream delivers: 8 kHz G.711 μ-law, cut into 20 ms frame
     ok, why = caller_available()
     audio = caller_says("My kitchen faucet is leaking.")       # μ-law bytes, 8 kHz
     for frame in frames(silence(500) + audio + silence(800)): ...
+    halting = caller_pauses("My name is, um, Jordan Smith.")   # 700 ms of silence at each comma
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from functools import cache
 
 import numpy as np
 
-from silentpartner.voice.audio import FRAME_BYTES, pcm_to_phone, silence_ulaw, split_frames
+from silentpartner.voice.audio import FRAME_BYTES, is_silent, pcm_to_phone, silence_ulaw, split_frames
 from silentpartner.voice.speech.tts import read_wav
 
 HIBARI_CALLER = "hibari-caller"  # hibari's model re-voiced as a lower, male-sounding speaker
@@ -57,16 +58,54 @@ def caller_available(voice: str = HIBARI_CALLER) -> tuple[bool, str]:
 
 
 @cache
-def caller_says(text: str, voice: str = HIBARI_CALLER) -> bytes:
-    """`text` spoken by the test caller, as 8 kHz μ-law bytes (cached: tests reuse the same turns)."""
+def caller_says(text: str, voice: str = HIBARI_CALLER, *, tempo: float = TEMPO) -> bytes:
+    """`text` spoken by the test caller, as 8 kHz μ-law bytes (cached: tests reuse the same turns). `tempo`
+    is the hibari caller's speed (1 is the model's own)."""
     ok, why = caller_available(voice)
     if not ok:
         raise RuntimeError(why)
     if voice == ESPEAK:
         samples, rate = _espeak(text)
     else:
-        samples, rate = _hibari_caller(text)
+        samples, rate = _hibari_caller(text, tempo)
     return pcm_to_phone(samples, rate)
+
+
+@cache
+def caller_pauses(text: str, pause_ms: int = 700, voice: str = HIBARI_CALLER) -> bytes:
+    """`text` said clause by clause with `pause_ms` of silence at each comma, like a caller thinking as they
+    go ("I'm calling because, um, my water heater, it's ..."). Each clause is synthesized on its own, keeping
+    its comma (so it ends with the pitch of a clause that goes on), and trimmed of the synthesizer's own
+    silence where the clauses meet.
+
+    A filler said on its own ("um,") is drawn out, as people do when they hesitate: at the caller's usual
+    tempo hibari makes a 0.2-0.3 s murmur of it that Silero does not count as speech and Whisper hears as
+    a word ("them", "arm"); slowed to FILLER_TEMPO it lasts about 0.6 s.
+    """
+    clauses = [clause.strip() for clause in text.split(",") if clause.strip()]
+    spoken = []
+    for index, clause in enumerate(clauses):
+        last = index == len(clauses) - 1
+        said = clause if last else clause + ","
+        tempo = FILLER_TEMPO if clause.lower() in _FILLERS else TEMPO
+        audio = caller_says(said, voice, tempo=tempo)
+        spoken.append(trim_silence(audio, start=index > 0, end=not last))
+    return silence(pause_ms).join(spoken)
+
+
+FILLER_TEMPO = 0.5
+_FILLERS = frozenset({"um", "umm", "uh", "uhh", "er", "erm", "hmm"})
+
+
+def trim_silence(ulaw: bytes, *, start: bool = True, end: bool = True, threshold_dbfs: float = -45.0) -> bytes:
+    """The clip without the silent 20 ms frames at its start and (or) its end."""
+    chunks = split_frames(ulaw, FRAME_BYTES)
+    first, stop = 0, len(chunks)
+    while start and first < stop and is_silent(chunks[first], threshold_dbfs=threshold_dbfs):
+        first += 1
+    while end and stop > first and is_silent(chunks[stop - 1], threshold_dbfs=threshold_dbfs):
+        stop -= 1
+    return b"".join(chunks[first:stop])
 
 
 # Caller turns typical of a call to a plumber: names, addresses, times, numbers, the problem.
@@ -109,14 +148,14 @@ def _hibari_model():
     return Hibari(threads=1)
 
 
-def _hibari_caller(text: str) -> tuple[np.ndarray, int]:
+def _hibari_caller(text: str, tempo: float = TEMPO) -> tuple[np.ndarray, int]:
     from hibari import dsp
 
     model = _hibari_model()
     rng = np.random.default_rng(SEED)
     # Played back at FORMANT_SCALE of the model's rate, everything slows by that factor: synthesize faster
-    # to land on TEMPO, and pre-divide the pitch so it ends at PITCH_SCALE after the slowdown.
-    speed = TEMPO / FORMANT_SCALE
+    # to land on `tempo`, and pre-divide the pitch so it ends at PITCH_SCALE after the slowdown.
+    speed = tempo / FORMANT_SCALE
     parts = []
     for phonemes in model.phonemize(text):
         outputs = model.sess.run(

@@ -267,6 +267,7 @@ class MediaSession:
         self.first_audio_at: float | None = None
         self.media_count = 0  # media messages from the agent so far
         self.media_times: list[float] = []  # when each of them arrived (monotonic)
+        self.caller_spans: list[tuple[float, float]] = []  # each `say`: first frame sent, last speech frame sent
         self._reply_after = 0  # the agent's reply to the caller's last turn is media after this count
         self.close_code: int | None = None
         self.closed = asyncio.Event()
@@ -335,6 +336,7 @@ class MediaSession:
             if index + 1 == speech_frames:
                 speech_ended_at = time.monotonic()
                 self._reply_after = self.media_count
+                self.caller_spans.append((begin, speech_ended_at))
             due = begin + (index + 1) * 0.02 / speed
             delay = due - time.monotonic()
             if delay > 0:
@@ -431,6 +433,10 @@ class MediaSession:
             self.played_audio.extend(item)
             await asyncio.sleep(len(item) / 8000 / self.speed)  # playing the audio out at (scaled) real time
             self._last_agent_at = time.monotonic()
+
+    def agent_media_between(self, start: float, end: float) -> int:
+        """Agent media messages that arrived between two moments (monotonic), e.g. while the caller spoke."""
+        return sum(1 for at in self.media_times if start < at < end)
 
     @property
     def playing(self) -> bool:

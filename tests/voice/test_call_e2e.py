@@ -19,7 +19,7 @@ from silentpartner.voice.call import CallTiming
 from silentpartner.voice.codec import BURST_GAP_FRAMES
 from silentpartner.voice.speech import OfflineSpeech
 from tests.conftest import PINNED_NOW
-from tests.support.caller_voice import caller_available, caller_says
+from tests.support.caller_voice import caller_available, caller_pauses, caller_says
 from tests.support.twilio_caller import DialedNumber, new_sid
 from tests.voice.voice_app import BUSINESS_NUMBER, CALLER, OWNER, voice_app
 
@@ -97,6 +97,50 @@ async def test_a_caller_books_a_visit_by_phone(sqlite_url: str) -> None:
         assert [job.payload["to"] for job in sms if job.payload["kind"] == "confirmation"] == [CALLER]
         await app.sim.status_callback(placed.call_sid, "completed", 40)
         assert await app.jobs("textback") == []
+
+
+async def test_a_caller_who_pauses_mid_sentence_is_never_talked_over_and_books(sqlite_url: str) -> None:
+    # Each comma is a 700 ms pause; the caller speaks at real speed so the pauses are real ones (the agent's
+    # audio still plays out fast). Fillers only in the first turn: Whisper tiny.en garbles the synthesized
+    # "um" ("tomorrow it on"), and the rules brain then cannot read a name or a time.
+    script = [
+        "Hi, yeah, I'm calling because, um, my kitchen faucet, it's leaking.",
+        "My name is, Jordan Smith.",
+        "Yes.",
+        "The address is, 1234 Oak Street.",
+        "Tomorrow, at two please.",
+        "Yes.",
+        "Yes.",
+        "No, that's all.",
+    ]
+    with voice_app(sqlite_url, PINNED_NOW, speed=FAST) as app:
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.4)
+            for line in script:
+                assert not call.closed.is_set(), f"the call ended before {line!r}"
+                await call.say(caller_pauses(line), speed=1.0)
+                first_frame, last_speech_frame = call.caller_spans[-1]
+                assert call.agent_media_between(first_frame, last_speech_frame) == 0, f"talked over: {line!r}"
+                await call.agent_finished_turn(quiet=0.4)
+            assert await call.wait_closed() == 1000
+            assert call.clears == 0
+
+        record = await app.call_record(placed.call_sid)
+        assert record is not None
+        said = [entry["text"] for entry in record.transcript if entry["role"] == "caller"]
+        assert len(said) == len(script), said  # one turn each, however many pauses it had
+        assert "because" in said[0].lower() and "leaking" in said[0].lower()
+        assert record.outcome == "booked"
+        db = app.db()
+        async with db.session() as session:
+            bookings = list(await session.scalars(select(BookingRecord)))
+        await db.close()
+        assert len(bookings) == 1
+        booking = bookings[0]
+        assert booking.attendee_name == "Jordan Smith"
+        assert booking.start_at.astimezone(LOCAL) == datetime(2026, 11, 25, 14, 0, tzinfo=LOCAL)
+        assert "faucet" in (booking.notes or "").lower()
 
 
 async def test_barging_in_clears_the_agents_audio_and_keeps_only_what_was_heard(sqlite_url: str) -> None:

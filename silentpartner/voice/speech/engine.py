@@ -1,9 +1,11 @@
-"""The offline speech engine: Silero VAD, Whisper tiny.en and a local voice, shared by every call in a process.
+"""The offline speech engine: Silero VAD, Whisper tiny.en, the smart-turn end-of-turn model and a local
+voice, shared by every call in a process.
 
     speech = await OfflineSpeech.shared()         # loads and verifies the models once, off the event loop
     vad = speech.new_vad()                        # per call
     for event in vad.feed(mulaw_frame): ...       # SpeechStarted / SpeechEnded
     text = await speech.transcribe(ended.pcm16k)  # runs in the speech thread pool
+    done = await speech.end_of_turn(turn_pcm16k)  # P(the turn is complete), or None without the model
     async for chunk in speech.synthesize("Thanks. Someone will be there tomorrow at two."):
         ...                                       # 8 kHz μ-law, one chunk per sentence
 
@@ -24,6 +26,7 @@ from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
 from silentpartner.voice.speech.stt import Transcriber
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
+from silentpartner.voice.speech.turn_model import TurnModel
 from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted, Vad
 
 __all__ = ["OfflineSpeech", "SpeechEnded", "SpeechStarted", "Vad"]
@@ -42,12 +45,21 @@ class OfflineSpeech:
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
-        self, *, vad_session: object, transcriber: Transcriber, voice: Voice, fallback_voice: Voice | None = None
+        self,
+        *,
+        vad_session: object,
+        transcriber: Transcriber,
+        voice: Voice,
+        fallback_voice: Voice | None = None,
+        turn_model: TurnModel | None = None,
+        turn_model_missing: str = "",
     ) -> None:
         self._vad_session = vad_session
         self._transcriber = transcriber
         self.voice = voice
         self._fallback_voice = fallback_voice  # speaks a sentence the main voice failed on
+        self._turn_model = turn_model
+        self.turn_model_missing = turn_model_missing  # why there is no end-of-turn model ("" when there is)
 
     @property
     def voice_name(self) -> str:
@@ -101,8 +113,22 @@ class OfflineSpeech:
         voice = load_voice()
         binary = models.espeak_binary()
         fallback = EspeakVoice(binary) if binary is not None and not isinstance(voice, EspeakVoice) else None
-        log_event(log, "speech.loaded", voice=voice.name, fallback=fallback.name if fallback else None)
-        return cls(vad_session=vad_session, transcriber=transcriber, voice=voice, fallback_voice=fallback)
+        turn_model, missing = load_turn_model()
+        log_event(
+            log,
+            "speech.loaded",
+            voice=voice.name,
+            fallback=fallback.name if fallback else None,
+            end_of_turn_model=turn_model is not None,
+        )
+        return cls(
+            vad_session=vad_session,
+            transcriber=transcriber,
+            voice=voice,
+            fallback_voice=fallback,
+            turn_model=turn_model,
+            turn_model_missing=missing,
+        )
 
     # -- per call -------------------------------------------------------------------------------------------
 
@@ -114,6 +140,14 @@ class OfflineSpeech:
         """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the speech thread pool."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(_executor, self._transcriber.transcribe, pcm16k)
+
+    async def end_of_turn(self, pcm16k: bytes) -> float | None:
+        """P(the caller has finished) for the turn so far (16 kHz PCM), scored in the speech thread pool;
+        None when the end-of-turn model is not installed."""
+        if self._turn_model is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_executor, self._turn_model.complete_probability, pcm16k)
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """The reply as 8 kHz μ-law, one chunk per sentence, each yielded as soon as it is ready.
@@ -146,6 +180,18 @@ class OfflineSpeech:
                 raise
             log_event(log, "speech.sentence_fallback", level=logging.WARNING, voice=self.voice.name, error=repr(error))
             return to_phone(self._fallback_voice, sentence)
+
+
+def load_turn_model(files: models.ModelFiles | None = None) -> tuple[TurnModel | None, str]:
+    """(the end-of-turn model, "") when it is installed and intact, else (None, why not).
+
+    Calls work without it: the call floor then ends turns on the words and a longer silence.
+    """
+    try:
+        return TurnModel(models.load_smart_turn(files)), ""
+    except Exception as error:  # missing, tampered with or unloadable: calls go on without it
+        log_event(log, "speech.end_of_turn_model_missing", level=logging.WARNING, why=str(error))
+        return None, str(error)
 
 
 def load_voice(hibari: models.ModelFiles | None = None) -> Voice:

