@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from silentpartner.business import Business
-from silentpartner.calendar.port import CalendarError, CalendarPort
+from silentpartner.calendar.port import BookingNotConfirmed, CalendarError, CalendarPort
 from silentpartner.clock import Clock
 from silentpartner.conversation.events import (
     Action,
@@ -169,7 +169,8 @@ class ConversationDriver:
             return
         except CalendarError as exc:
             log.warning("tool.failed", extra={"tool": action.name, "call_id": self.call_id, "error": str(exc)})
-            yield ToolResult(action.call_id, action.name, error=str(exc) or type(exc).__name__)
+            failure = "not_confirmed" if isinstance(exc, BookingNotConfirmed) else "unreachable"
+            yield ToolResult(action.call_id, action.name, error=str(exc) or type(exc).__name__, failure=failure)
             return
         except Exception as exc:  # a bug or an outage must still be said, never a silent stall
             log.exception("tool.crashed", extra={"tool": action.name, "call_id": self.call_id})

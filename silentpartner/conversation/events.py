@@ -46,6 +46,9 @@ class ToolResult:
     name: str
     result: dict[str, Any] | None = None
     error: str | None = None  # a plain description of a failure (timeout, calendar down, ...)
+    # What kind of failure, for the words the caller and the owner get: the calendar never answered, or it
+    # answered but did not take the booking (rejected, cancelled, another time).
+    failure: Literal["unreachable", "not_confirmed"] = "unreachable"
 
 
 @dataclass(frozen=True)

@@ -445,8 +445,11 @@ class ConversationMachine:
             return []  # late or unknown: never acted on twice
         m.pending_tool = None
         if event.error is not None or (event.result or {}).get("error"):
-            self.last_result = {"error": "the calendar could not be reached"}
-            return self._tool_failed(event.name)
+            unconfirmed = event.failure == "not_confirmed"
+            self.last_result = {
+                "error": "the calendar did not take it" if unconfirmed else "the calendar could not be reached"
+            }
+            return self._tool_failed(event.name, unconfirmed=unconfirmed)
         result = event.result or {}
         outward = tool_results.absorb(self, event.name, result)
         self.last_result = tool_results.for_brain(self, event.name, result)
@@ -455,7 +458,9 @@ class ConversationMachine:
         # The owner's schedule opens their call, whichever brain runs it.
         return [*outward, *self._rules.after_tool(self, event.name, pending.purpose, result)]
 
-    def _tool_failed(self, name: str) -> list[Action]:
+    def _tool_failed(self, name: str, *, unconfirmed: bool = False) -> list[Action]:
+        """The calendar never answered, or (unconfirmed) answered a booking with something else: the caller
+        hears it plainly and the owner gets who to call back and why."""
         m = self.memory
         d = m.details
         summary = self.caller_line()
@@ -463,13 +468,23 @@ class ConversationMachine:
             summary += f" about: {d.problem}"
         if d.address:
             summary += f" at {d.address}"
-        text = f"The receptionist couldn't reach the calendar ({name}). Please call back {summary}."
+        if unconfirmed:
+            what, text = (
+                "Booking not confirmed",
+                f"The calendar didn't take a booking ({name}). Please call back {summary}.",
+            )
+        else:
+            what, text = (
+                "Calendar unavailable",
+                f"The receptionist couldn't reach the calendar ({name}). Please call back {summary}.",
+            )
         actions: list[Action] = [SendSms(to=self.business.owner_mobile, body=text, kind="owner_summary")]
         if m.outcome.action in ("none", "info"):
-            m.outcome = Outcome(action="message", message=f"Calendar unavailable; call back {summary}")
+            m.outcome = Outcome(action="message", message=f"{what}; call back {summary}")
         if self.external_brain:
             return actions
-        return [*actions, *self.ask(State.ANYTHING_ELSE, "anything_else", before=[self.say("tool_failed")])]
+        line = "booking_not_confirmed" if unconfirmed else "tool_failed"
+        return [*actions, *self.ask(State.ANYTHING_ELSE, "anything_else", before=[self.say(line)])]
 
     # -- persistence ---------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

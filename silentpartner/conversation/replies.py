@@ -203,6 +203,10 @@ LINES: dict[str, tuple[str, ...]] = {
         "I'm sorry, I can't reach the calendar right now. I'll let {owner} know and they'll call you back to "
         "sort it out.",
     ),
+    "booking_not_confirmed": (
+        "I'm sorry, the calendar didn't take that booking, so nothing is booked yet. I'll let {owner} know and "
+        "they'll call you back to sort out a time.",
+    ),
     "something_wrong": (
         "I'm sorry, something went wrong on my end. I've asked {owner} to call you back as soon as possible.",
     ),

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -152,8 +153,9 @@ def test_bad_arguments_say_what_to_do() -> None:
     assert "not a phone number" in proc.stderr and "+15035550123" in proc.stderr
 
 
-def test_simulate_books_on_calcom(tmp_path: Path) -> None:
-    """The quick-start Cal.com business in simulate: the real Cal.com v2 client against the local server."""
+def _simulate_on_calcom(tmp_path: Path, fault: str | None = None) -> tuple[list[dict], Any]:
+    """The quick-start Cal.com business in simulate: the real Cal.com v2 client against the local server.
+    Returns the JSON turns and the local Cal.com server (stopped, its records kept)."""
     import os
     from datetime import UTC, datetime
 
@@ -163,6 +165,8 @@ def test_simulate_books_on_calcom(tmp_path: Path) -> None:
     clock = FixedClock(datetime(2026, 11, 24, 18, 0, tzinfo=UTC))  # Tue 10:00 in Portland, as --now says
     fake = FakeCalcom(now=clock.now, api_keys=("cal_sim_key",))
     fake.add_event_type(EventType(101, "service-call", "Service call", 60, requires_email=False))
+    if fault:
+        fake.inject("POST", "/v2/bookings", fault)
     with fake.running():
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CALCOM_", "BUSINESS", "OWNER_"))}
         env |= {
@@ -185,10 +189,27 @@ def test_simulate_books_on_calcom(tmp_path: Path) -> None:
             env=env,
         )
     assert proc.returncode == 0, proc.stderr
-    final = json.loads(proc.stdout.splitlines()[-1])
-    assert final["outcome"]["action"] == "booked", proc.stdout
+    return [json.loads(line) for line in proc.stdout.splitlines()], fake
+
+
+def test_simulate_books_on_calcom(tmp_path: Path) -> None:
+    turns, fake = _simulate_on_calcom(tmp_path)
+    final = turns[-1]
+    assert final["outcome"]["action"] == "booked", turns
     assert final["outcome"]["booking"]["start"] == "2026-11-25T14:00:00-08:00"
     assert fake.requests_to("POST", "/v2/bookings") == 1
+
+
+def test_a_booking_cal_com_did_not_take_is_never_confirmed(tmp_path: Path) -> None:
+    """Cal.com answered the create with a rejected booking: the caller hears that nothing is booked (not
+    that the calendar is down), and the owner is asked to call back for that reason."""
+    turns, _ = _simulate_on_calcom(tmp_path, fault="answer_rejected")
+    said = " ".join(turn["say"] for turn in turns if "say" in turn)
+    assert "didn't take that booking, so nothing is booked" in said, said
+    assert "you're booked" not in said.lower() and "all set" not in said.lower()
+    owner = [t for turn in turns for t in turn.get("texts", []) if t["to"] == "+15035550199"]
+    assert owner and "didn't take a booking" in owner[0]["body"] and "Ann Lee" in owner[0]["body"], owner
+    assert turns[-1]["outcome"]["action"] == "message"
 
 
 def test_the_chat_brain_without_a_key_says_so_in_one_line(tmp_path: Path) -> None:
