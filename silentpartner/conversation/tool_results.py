@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from silentpartner.conversation.capabilities import Capabilities
+from silentpartner.conversation.change_texts import Change, customer_texts
 from silentpartner.conversation.events import Action, Outcome, SendSms
 from silentpartner.conversation.memory import KnownBooking, OfferedSlot
 from silentpartner.speech_text import text_slot
@@ -90,24 +91,8 @@ def booking_changed(machine: Capabilities, name: str, booking: dict[str, Any]) -
     start = datetime.fromisoformat(booking["start"])
     what = machine.service_name(booking["service"])
     to = booking.get("phone") or m.caller
-    actions: list[Action] = []
-    if to:
-        if name == "cancel":
-            body = f"{business.name}: your {what} on {text_slot(start)} is cancelled."
-        elif name == "reschedule":
-            body = f"{business.name}: your {what} is moved to {text_slot(start)}."
-        else:
-            body = f"{business.name}: you're booked for a {what} on {text_slot(start)}"
-            body += f" at {booking['address']}." if booking.get("address") else "."
-        body += " Reply to this text to change it."
-        kind = "confirmation" if name == "book" else name
-        actions.append(SendSms(to=to, body=body, kind=kind, booking_uid=booking["uid"]))
-        service = business.service(booking["service"]) if name == "book" else None
-        if service is not None and service.takes_deposit:
-            link = booking.get("payment_link")
-            pay = f"pay it here: {link}" if link else f"{machine.owner_name} will send you a way to pay it"
-            deposit_body = f"{business.name}: your booking needs a ${service.deposit:.0f} deposit: {pay}"
-            actions.append(SendSms(to=to, body=deposit_body, kind="payment_link", booking_uid=booking["uid"]))
+    change: Change = name  # type: ignore[assignment]
+    actions: list[Action] = [*customer_texts(business, change, booking, to=to, owner_name=machine.owner_name)]
     if m.is_owner:
         return actions  # the owner made this change: no summary back to them
     by = f" (by {m.staff})" if m.staff else ""
