@@ -26,7 +26,7 @@ class Series:
 
 
 def nice_ceiling(value: float) -> float:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at or above `value` (at least 1)."""
+    """1, 2, 2.5 or 5 times a power of ten, at or above `value` (at least 1): a grid step that reads well."""
     if value <= 1:
         return 1.0
     power = 10 ** (len(str(int(value))) - 1)
@@ -43,7 +43,7 @@ def _number(value: float) -> str:
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str = "") -> Markup:
     """Grouped bars: one group per label, one bar per series. `title` is the chart's accessible name."""
     values = [v for s in series for v in s.values if v is not None]
-    top = nice_ceiling(max(values, default=0))
+    top = nice_ceiling(max(values, default=0) / GRID_LINES) * GRID_LINES  # grid lines at round values
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - TOP - BOTTOM
     group_w = plot_w / max(1, len(labels))
     bar_w = max(2.0, group_w * 0.8 / max(1, len(series)))
@@ -56,7 +56,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, un
         y = TOP + plot_h - plot_h * i / GRID_LINES
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_number(value)}</text>')
-    every = max(1, round(len(labels) / 8))  # at most about 8 period labels, so they never overlap
+    every = max(1, round(len(labels) / 5))  # at most about 5 period labels, so they stay apart on a phone
     for g, label in enumerate(labels):
         x0 = LEFT + g * group_w + group_w * 0.1
         for k, s in enumerate(series):

@@ -6,13 +6,14 @@ texts as messaging stores them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -31,6 +32,7 @@ from tests.support.fake_twilio import FakeTwilio
 from tests.support.servers import LiveServer
 from tests.support.twilio_signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
+T = TypeVar("T")
 PUBLIC_URL = "https://voice.silentpartner.test"
 MIKE_TOKEN = "mike-owner-token-0123456789abcdef"
 SPARKS_TOKEN = "sparks-owner-token-0123456789abcdef"
@@ -41,6 +43,7 @@ SPARKS_NUMBER = "+17205550100"
 JORDAN = "+15035550123"
 MARIA = "+15035550144"
 ELLEN = "+17205550177"
+MISSED_CALLER = "+15035550155"
 
 SPARKS_TOML = f"""
 [[business]]
@@ -145,7 +148,7 @@ async def seed(database_url: str, now: datetime) -> Seeded:
             db,
             mike.slug,
             "CAseedmissed0000000000000000000002",
-            "+15035550155",
+            MISSED_CALLER,
             now - timedelta(minutes=30),
             transcript=[("agent", "Thanks for calling Mike's Plumbing, this is Sam. How can I help?", 0.0)],
             latencies=[],
@@ -203,7 +206,20 @@ async def seed(database_url: str, now: datetime) -> Seeded:
                     updated_at=now - timedelta(minutes=5),
                 )
             )
-            await set_opt_out(session, mike.slug, "+15035550155", now=now, opted_out=True, reason="STOP")
+            await set_opt_out(session, mike.slug, MISSED_CALLER, now=now, opted_out=True, reason="STOP")
+            session.add(
+                MessageRecord(
+                    business=mike.slug,
+                    direction="out",
+                    from_number=MIKE_NUMBER,
+                    to_number=MISSED_CALLER,
+                    body="Sorry we missed your call. Reply here and we'll get you booked.",
+                    kind="textback",
+                    status="blocked",
+                    created_at=now - timedelta(minutes=29),
+                    updated_at=now - timedelta(minutes=29),
+                )
+            )
     finally:
         await db.close()
     return seeded
@@ -257,6 +273,13 @@ async def _call(
     return record.id, sid
 
 
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to the end on a loop of its own thread: a test may already have a loop running in its
+    own (Playwright's sync API does)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def without_speech() -> list[Component]:
     """The product's components but the voice one, whose offline speech models load in the background for a few
     seconds of both cores: pages and APIs need none of it."""
@@ -293,5 +316,5 @@ def dashboard_app(
         app = create_app(settings, clock=OffsetClock(now), components=components)
         with LiveServer(app) as server:
             # Seeded after the app has migrated the database (at its start), through a second connection.
-            seeded = asyncio.run(seed(database_url, now))
+            seeded = run_async(seed(database_url, now))
             yield DashboardApp(server, twilio, settings, seeded)
