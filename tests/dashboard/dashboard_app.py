@@ -294,11 +294,16 @@ def dashboard_app(
     now: datetime,
     *,
     components: Callable[[], list[Component]] = without_speech,
+    demo_only: bool = False,
     **settings_overrides: Any,
 ) -> Iterator[DashboardApp]:
-    """Seeded, then served. Owner tokens are in the environment while it starts (read once, at start)."""
-    businesses_file = folder / "businesses.toml"
-    businesses_file.write_text(businesses_toml())
+    """Seeded, then served. Owner tokens are in the environment while it starts (read once, at start).
+
+    `demo_only`: the built-in demo business alone (its token is DASHBOARD_TOKEN: pass `dashboard_token`), nothing
+    seeded."""
+    businesses_file = None if demo_only else folder / "businesses.toml"
+    if businesses_file is not None:
+        businesses_file.write_text(businesses_toml())
     database_url = settings_overrides.pop("database_url", f"sqlite+aiosqlite:///{folder / 'dashboard.db'}")
     with FakeTwilio(numbers=(MIKE_NUMBER, SPARKS_NUMBER)) as twilio, pytest.MonkeyPatch.context() as env:
         env.setenv(MIKE_TOKEN_ENV, MIKE_TOKEN)
@@ -316,5 +321,5 @@ def dashboard_app(
         app = create_app(settings, clock=OffsetClock(now), components=components)
         with LiveServer(app) as server:
             # Seeded after the app has migrated the database (at its start), through a second connection.
-            seeded = run_async(seed(database_url, now))
+            seeded = Seeded() if demo_only else run_async(seed(database_url, now))
             yield DashboardApp(server, twilio, settings, seeded)

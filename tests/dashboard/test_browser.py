@@ -168,7 +168,7 @@ def test_cancelling_a_booking_removes_it_and_texts_the_customer(
 
 def test_a_change_elsewhere_shows_without_reloading(page: Any, served: DashboardApp, tmp_path: Path) -> None:
     log_in(page)
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.locator("body[data-live=on]").wait_for(state="attached")
     page.evaluate("window.notReloaded = true")
     maria = page.locator("article.booking", has_text="Maria Lopez")
     assert maria.locator(".when").inner_text() == "9 AM–10 AM"
@@ -181,10 +181,7 @@ def test_a_change_elsewhere_shows_without_reloading(page: Any, served: Dashboard
     other.wait_for_url(re.compile(r"/dashboard/\?notice=moved$"))
     other.close()
 
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('article.booking')].some("
-        "a => a.textContent.includes('Maria Lopez') && a.querySelector('.when').textContent === '1 PM–2 PM')"
-    )
+    maria.locator(".when", has_text="1 PM–2 PM").wait_for()
     assert page.evaluate("window.notReloaded") is True
     shot(page, tmp_path, "moved-live")
     (text,) = served.twilio.wait_for_messages(1, to=MARIA)
@@ -194,7 +191,7 @@ def test_a_change_elsewhere_shows_without_reloading(page: Any, served: Dashboard
 
     # A new call on the line appears on the open calls page.
     page.goto("/dashboard/calls")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.locator("body[data-live=on]").wait_for(state="attached")
     page.evaluate("window.notReloaded = true")
     sim = TwilioCallerSim(served.url, public_url=PUBLIC_URL, auth_token=TEST_AUTH_TOKEN)
     placed = run_async(sim.place_call(from_="+15035550166", to=MIKE_NUMBER))

@@ -32,7 +32,7 @@ function ulawToLinear(code) {
 }
 
 function floatToInt16(value) {
-  return Math.max(-32768, Math.min(32767, Math.round(value * 32767)));
+  return Math.max(-32768, Math.min(32767, Math.round(value * 32768)));
 }
 
 if (typeof registerProcessor === "function") {

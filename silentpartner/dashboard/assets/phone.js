@@ -51,8 +51,11 @@
     say("Calling…");
     try {
       const call = await openCall();
+      // Echo cancellation keeps the agent's voice from the speaker out of the microphone (it would barge in).
+      // The browser's noise suppression and gain control are off: they garbled words for the speech recognizer
+      // in testing, and the receptionist's own voice detection deals with background noise.
       microphone = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
       });
       context = new AudioContext();
       await context.audioWorklet.addModule("/dashboard/assets/phone-worklet.js");
