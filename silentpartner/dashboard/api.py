@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 
 from silentpartner.dashboard import bookings, calls, messages, reports
 from silentpartner.dashboard.access import Owner, api_owner, runtime_of
-from silentpartner.dashboard.schemas import BookingOut, CallCategory, CallDetailOut, CallOut, ReportOut, ThreadOut
+from silentpartner.dashboard.schemas import (
+    BookingOut,
+    CallCategory,
+    CallDetailOut,
+    CallOut,
+    ReportOut,
+    RowId,
+    ThreadOut,
+)
 
 ApiOwner = Annotated[Owner, Depends(api_owner)]
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No session and no valid Bearer owner token"}}
@@ -37,7 +45,7 @@ async def api_calls(request: Request, owner: ApiOwner, outcome: CallCategory | N
     summary="One call: summary, transcript with turn latency, the booking it made",
     responses={404: {"description": "No such call for this business"}},
 )
-async def api_call(request: Request, call_id: int, owner: ApiOwner) -> CallDetailOut:
+async def api_call(request: Request, call_id: RowId, owner: ApiOwner) -> CallDetailOut:
     call = await calls.detail(runtime_of(request), owner.business, call_id)
     if call is None:
         raise HTTPException(404, "no such call")

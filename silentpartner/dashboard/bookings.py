@@ -159,7 +159,12 @@ async def reschedule(runtime: Runtime, business: Business, row: BookingRecord, s
         return CALENDAR_DOWN
     if result.get("unavailable"):
         alternatives = [datetime.fromisoformat(s["start"]).astimezone(business.tz) for s in result["alternatives"]]
-        return ChangeResult(False, "taken", "That time was just taken; pick another.", alternatives=alternatives)
+        return ChangeResult(
+            False,
+            "taken",
+            "That time isn't free (taken, or outside the hours); pick another.",
+            alternatives=alternatives,
+        )
     if "booking" not in result:  # refused: it was cancelled meanwhile
         return GONE
     booking = result["booking"]

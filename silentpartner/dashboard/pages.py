@@ -19,9 +19,10 @@ from silentpartner.dashboard import bookings, calls, live, messages, phone, repo
 from silentpartner.dashboard.access import Owner, api_owner, form_owner, owner_keys, page_owner, runtime_of, session_of
 from silentpartner.dashboard.assets import asset_response
 from silentpartner.dashboard.charts import Series, bar_chart
-from silentpartner.dashboard.schemas import CALL_FILTERS
+from silentpartner.dashboard.schemas import CALL_FILTERS, RowId
 from silentpartner.dashboard.templating import render, security_headers
 from silentpartner.logs import log_event
+from silentpartner.store.models import BookingRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -143,7 +144,14 @@ async def reschedule_page(request: Request, uid: str, owner: PageOwner, day: dat
 
 
 async def _reschedule_form(
-    request: Request, owner: Owner, row, day: date | None, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    owner: Owner,
+    row: BookingRecord,
+    day: date | None,
+    *,
+    error: str | None = None,
+    nearest: list[datetime] | None = None,
+    status_code: int = 200,
 ) -> Response:
     runtime = runtime_of(request)
     tz = owner.business.tz
@@ -164,6 +172,7 @@ async def _reschedule_form(
         booking=current,
         day=day,
         times=times,
+        nearest=[t for t in nearest or [] if t.date() != day],
         prev_day=day - timedelta(days=1) if day > today else None,
         next_day=day + timedelta(days=1),
         error=error,
@@ -186,8 +195,9 @@ async def reschedule_booking(request: Request, uid: str, checked: FormOwner) -> 
     result = await bookings.reschedule(runtime, owner.business, row, start)
     log_event(log, "dashboard.reschedule", business=owner.business.slug, done=result.done)
     if not result.done:
+        day = start.astimezone(owner.business.tz).date()
         return await _reschedule_form(
-            request, owner, row, start.astimezone(owner.business.tz).date(), error=result.message, status_code=409
+            request, owner, row, day, error=result.message, nearest=result.alternatives, status_code=409
         )
     return _see_other(f"/dashboard/?notice={result.notice}")
 
@@ -203,7 +213,7 @@ async def calls_page(request: Request, owner: PageOwner, outcome: str | None = N
 
 
 @router.get("/calls/{call_id}")
-async def call_page(request: Request, call_id: int, owner: PageOwner) -> Response:
+async def call_page(request: Request, call_id: RowId, owner: PageOwner) -> Response:
     call = await calls.detail(runtime_of(request), owner.business, call_id)
     if call is None:
         return _missing(request, owner)

@@ -6,13 +6,18 @@ Times are in the business's timezone (ISO 8601 with its offset); phone numbers i
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path as FastApiPath
 from pydantic import BaseModel
 
 CallCategory = Literal["booked", "changed", "message", "transferred", "cut off", "missed", "answered", "owner", "live"]
 # The categories the calls list filters by (the others are shown, not filtered on).
 CALL_FILTERS: tuple[CallCategory, ...] = ("booked", "message", "missed", "transferred", "cut off")
+
+
+# Row ids as a path takes them: a number outside what the database holds is refused before it is looked up.
+RowId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 
 class BookingOut(BaseModel):

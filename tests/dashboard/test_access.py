@@ -227,3 +227,32 @@ def test_dashboard_token_is_the_lone_business_token() -> None:
     )
     assert several.by_token("demo-dashboard-token-0123456789") is None
     assert "owner_token_env" in several.locked["mikes-plumbing"]
+
+
+def test_hostile_input_is_a_plain_refusal(served: DashboardApp) -> None:
+    uid = served.seeded.bookings["Maria Lopez"]
+    with httpx.Client(base_url=served.url) as client:
+        assert client.post("/dashboard/login", files={"token": ("token.txt", b"x")}).status_code == 400
+        cookie = log_in(client, MIKE_TOKEN)
+        session = with_session(cookie)
+        for path in ("/dashboard/calls/99999999999999999999", "/api/calls/99999999999999999999", "/api/calls/0"):
+            assert client.get(path, headers=session).status_code == 422, path
+        assert client.get("/dashboard/bookings/" + "x" * 300 + "/reschedule", headers=session).status_code == 404
+        assert client.get("/api/calls", params={"outcome": "<b>"}, headers=session).status_code == 422
+        page = client.get("/dashboard/calls", params={"outcome": "<b>x</b>"}, headers=session)
+        assert page.status_code == 200 and "<b>x</b>" not in page.text
+        csrf = csrf_of(client.get("/dashboard/", headers=session).text)
+        fields = {f"field{i}": "x" for i in range(50)}
+        assert client.post(f"/dashboard/bookings/{uid}/cancel", data=fields, headers=session).status_code == 400
+        for start, status in (
+            ("", 400),
+            ("tomorrow", 400),
+            ("2026-11-25T13:00:00", 400),
+            ("2026-11-25T03:00:00-08:00", 409),
+        ):
+            answer = client.post(
+                f"/dashboard/bookings/{uid}/reschedule", data={"csrf": csrf, "start": start}, headers=session
+            )
+            assert answer.status_code == status, start
+        (maria,) = [b for b in client.get("/api/bookings", headers=session).json() if b["uid"] == uid]
+    assert maria["start"] == "2026-11-25T09:00:00-08:00"  # unmoved
