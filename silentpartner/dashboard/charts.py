@@ -70,7 +70,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, un
                 f'<rect class="series-{k}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w - 1:.1f}" '
                 f'height="{h:.1f}"><title>{escape(tip)}</title></rect>'
             )
-        if g % every == 0:
+        if (len(labels) - 1 - g) % every == 0:  # counted from the latest period, which is always labelled
             cx = LEFT + g * group_w + group_w / 2
             y = HEIGHT - BOTTOM + 16
             parts.append(f'<text class="axis" x="{cx:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>')
