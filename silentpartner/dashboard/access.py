@@ -12,6 +12,7 @@ The business is always the session's (or the token's): nothing a request says pi
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -42,8 +43,6 @@ def runtime_of(request: Request) -> Runtime:
 def owner_keys(runtime: Runtime) -> OwnerKeys:
     """The owner tokens, read from the environment once per process (the dashboard component does it at start)."""
     if runtime.owner_keys is None:
-        import os
-
         runtime.owner_keys = OwnerKeys.resolve(runtime.businesses, runtime.settings, os.environ)
     return runtime.owner_keys
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import FormData
 
 from silentpartner.calendar.port import CalendarError
 from silentpartner.dashboard import bookings, calls, live, messages, phone, reports, sessions
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 PageOwner = Annotated[Owner, Depends(page_owner)]
-FormOwner = Annotated[tuple[Owner, object], Depends(form_owner)]
+FormOwner = Annotated[tuple[Owner, FormData], Depends(form_owner)]
 
 NOTICES = {
     "cancelled": "Cancelled. The customer has been texted.",
@@ -187,7 +188,7 @@ async def reschedule_booking(request: Request, uid: str, checked: FormOwner) -> 
     if row is None or row.status not in bookings.ACTIVE:
         return _missing(request, owner)
     try:
-        start = datetime.fromisoformat(str(form.get("start") or ""))  # type: ignore[attr-defined]
+        start = datetime.fromisoformat(str(form.get("start") or "")[:64])
     except ValueError:
         start = None
     if start is None or start.tzinfo is None:

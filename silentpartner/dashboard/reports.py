@@ -50,6 +50,9 @@ def period_start(day: date, period: Period) -> date:
     return day - timedelta(days=day.weekday()) if period == "week" else day
 
 
+COUNTS = ("calls", "bookings", "booked_by_calls", "missed", "recovered", "after_hours", "after_hours_handled")
+
+
 @dataclass
 class _Bucket:
     calls: int = 0
@@ -62,9 +65,8 @@ class _Bucket:
     latencies: list[int] = field(default_factory=list)
 
     def add(self, other: _Bucket) -> None:
-        for name in ("calls", "bookings", "booked_by_calls", "missed", "recovered", "after_hours"):
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.after_hours_handled += other.after_hours_handled
         self.latencies.extend(other.latencies)
 
     def row(self, start: date, label: str) -> ReportRow:

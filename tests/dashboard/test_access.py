@@ -8,11 +8,14 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from silentpartner.business import demo_businesses, parse_businesses
 from silentpartner.dashboard import sessions
 from silentpartner.dashboard.owners import OwnerKeys
 from silentpartner.settings import Settings
+from silentpartner.store import Database, Job
+from silentpartner.voice import records, tokens
 from tests.conftest import PINNED_NOW
 from tests.dashboard.dashboard_app import (
     MIKE_TOKEN,
@@ -21,6 +24,7 @@ from tests.dashboard.dashboard_app import (
     SPARKS_TOKEN_ENV,
     DashboardApp,
     businesses_toml,
+    run_async,
 )
 
 API_PATHS = ("/api/bookings", "/api/calls", "/api/messages", "/api/reports", "/openapi.json", "/dashboard/events")
@@ -256,3 +260,45 @@ def test_hostile_input_is_a_plain_refusal(served: DashboardApp) -> None:
             assert answer.status_code == status, start
         (maria,) = [b for b in client.get("/api/bookings", headers=session).json() if b["uid"] == uid]
     assert maria["start"] == "2026-11-25T09:00:00-08:00"  # unmoved
+
+
+def test_the_browser_phone_opens_a_call_with_a_one_time_media_token(served: DashboardApp) -> None:
+    """Last in this module: opening a call starts the speech models loading in the background."""
+    with httpx.Client(base_url=served.url) as client:
+        cookie = log_in(client, MIKE_TOKEN)
+        page = client.get("/dashboard/phone", headers=with_session(cookie))
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        assert client.post("/dashboard/phone/calls", headers=with_session(cookie)).status_code == 403
+        opened = client.post("/dashboard/phone/calls", headers={**with_session(cookie), "X-CSRF-Token": csrf})
+        assert opened.status_code == 200 and opened.headers["cache-control"] == "no-store"
+        call = opened.json()
+        assert call["media_path"] == "/twilio/media" and re.fullmatch(r"BR[0-9a-f]{32}", call["call_sid"])
+        detail = client.get(f"/api/calls/{call['call_id']}", headers=bearer(MIKE_TOKEN)).json()
+        assert (detail["channel"], detail["caller_number"], detail["category"]) == ("browser", None, "live")
+        assert client.get(f"/api/calls/{call['call_id']}", headers=bearer(SPARKS_TOKEN)).status_code == 404
+
+    async def redeem_twice() -> list[bool]:
+        db = Database(served.settings.database_url)
+        try:
+            return [await tokens.redeem(db, call["call_sid"], call["token"], now=PINNED_NOW) for _ in range(2)]
+        finally:
+            await db.close()
+
+    assert run_async(redeem_twice()) == [True, False]
+
+
+async def test_a_browser_call_that_came_to_nothing_texts_no_one(sqlite_db: Database) -> None:
+    await records.open_call(
+        sqlite_db,
+        sid="BR" + "0" * 32,
+        business="mikes-plumbing",
+        from_number=None,
+        to_number="+15035550100",
+        forwarded_from=None,
+        is_owner=False,
+        channel="browser",
+        now=PINNED_NOW,
+    )
+    assert await records.settle(sqlite_db, "BR" + "0" * 32, now=PINNED_NOW, reason="socket closed") is False
+    async with sqlite_db.session() as session:
+        assert list(await session.scalars(select(Job))) == []
