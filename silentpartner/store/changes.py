@@ -10,8 +10,9 @@ booking and message rows it flushes, and when the transaction commits:
   instances only if it commits. Each instance LISTENs (`changes_listener.py`) and hands on what other
   instances sent (its own notifications come back to it too, and are dropped by their origin).
 
-A change says only what changed (kind, business, key); readers fetch the row, with their own access checks.
-Changes made with bulk `update()` statements are not seen; the ones the dashboard shows go through the ORM.
+A change says only what changed (kind, business, key); readers fetch the row, with their own access checks, so
+a change announced that a savepoint then undid costs a reader one needless read, nothing more. Changes made with
+bulk `update()` statements are not seen; the ones the dashboard shows go through the ORM.
 """
 
 from __future__ import annotations
