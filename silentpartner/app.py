@@ -29,12 +29,20 @@ def default_components() -> list[Component]:
     """Each package's long-lived parts, started in this order and stopped in reverse."""
     from silentpartner.brains import ChatBrainComponent
     from silentpartner.calendar.registry import CalendarComponent
+    from silentpartner.dashboard.component import DashboardComponent
     from silentpartner.messaging.worker import JobWorker
     from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
 
     # The job worker and the call sweeper do nothing when settings.run_jobs is false (they check at start).
-    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent(), CallSweeper()]
+    return [
+        CalendarComponent(),
+        ChatBrainComponent(),
+        JobWorker(),
+        VoiceComponent(),
+        CallSweeper(),
+        DashboardComponent(),
+    ]
 
 
 async def open_runtime(
@@ -107,8 +115,9 @@ def create_app(
 
 def _routers() -> list[Callable[[FastAPI], None]]:
     """Route groups contributed by the packages (voice, messaging, calendar webhooks, dashboard)."""
+    from silentpartner import dashboard
     from silentpartner.calendar import webhooks as calcom_webhooks
     from silentpartner.messaging import routes as messaging_routes
     from silentpartner.voice import routes as voice_routes
 
-    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register]
+    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register, dashboard.include]

@@ -272,6 +272,9 @@ class Business(BaseModel):
     # The environment variable holding the owner's PIN: changes by phone (and, when set, reading the schedule
     # by phone) need it, because caller ID can be spoofed. Texts from the owner's and team's numbers don't.
     owner_pin_env: str | None = None
+    # The environment variable holding the owner's dashboard token (`/dashboard/`, the `/api/` Bearer token).
+    # Unset: a lone business (the demo, the quick start) uses DASHBOARD_TOKEN; with several, it cannot log in.
+    owner_token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # When a Cal.com event type insists on an email and the caller has none: "placeholder" books with
     # <digits>@<placeholder_email_domain>; "refuse" takes a message for the owner instead.
     email_fallback: Literal["placeholder", "refuse"] = "placeholder"

@@ -25,6 +25,7 @@ from silentpartner.store.db import Database
 if TYPE_CHECKING:  # the types of what components attach; none of these modules imports this one
     from silentpartner.calendar.cache import SlotCache
     from silentpartner.calendar.port import CalendarPort
+    from silentpartner.dashboard.owners import OwnerKeys
     from silentpartner.messaging.sms import SmsSender
     from silentpartner.voice.call import CallTiming
     from silentpartner.voice.control import TwilioCallControl
@@ -59,6 +60,7 @@ class Runtime:
     call_control: TwilioCallControl | None = None  # the voice component's (made on first use without it)
     call_timing: CallTiming | None = None  # None: CallTiming's defaults
     sms: SmsSender | None = None  # made on first use (messaging.sms.sender_for), closed by the job worker
+    owner_keys: OwnerKeys | None = None  # the dashboard's owner tokens (dashboard.access.owner_keys)
     # Only "chat_brain_factory" (brains.py).
     services: dict[str, Any] = field(default_factory=dict)
     components: list[Component] = field(default_factory=list)

@@ -75,7 +75,7 @@ def _at(address: str | None) -> str:
     return f", {address.strip()}" if address and address.strip() else ""
 
 
-def _service_name(business: Business, slug: str) -> str:
+def service_name(business: Business, slug: str) -> str:
     try:
         return business.service(slug).name
     except KeyError:
@@ -174,7 +174,7 @@ def _by(staff: str | None) -> str:
 def owner_booking(business: Business, booking: BookingFacts, *, source: str, staff: str | None = None) -> str:
     via = {"call": "by phone", "sms": "by text", "calcom": "online", "webhook": "online"}.get(source, source)
     return (
-        f"New booking {via}{_by(staff)}: {_who(booking)}, {_service_name(business, booking.service)}, "
+        f"New booking {via}{_by(staff)}: {_who(booking)}, {service_name(business, booking.service)}, "
         f"{_when(business, booking.start)}{_at(booking.address)}."
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from silentpartner import sms_text
 from silentpartner.conversation.capabilities import Capabilities
+from silentpartner.conversation.change_texts import Change, booking_facts, customer_texts
 from silentpartner.conversation.events import Action, Outcome, SendSms
 from silentpartner.conversation.memory import KnownBooking, OfferedSlot
 
@@ -88,27 +89,9 @@ def booking_changed(machine: Capabilities, name: str, booking: dict[str, Any]) -
     m.chosen, m.windows, m.target_uid = None, (), None  # a second request in the same call starts clean
     m.bookings_loaded = False  # the caller's list changed; look it up again when next needed
     to = booking.get("phone") or m.caller
-    facts = sms_text.BookingFacts(
-        uid=booking["uid"],
-        service=booking["service"],
-        start=datetime.fromisoformat(booking["start"]),
-        name=booking.get("name"),
-        address=booking.get("address"),
-        phone=to,
-        payment_link=booking.get("payment_link"),
-    )
-    actions: list[Action] = []
-    if to:
-        body, kind = {
-            "book": (sms_text.confirmation, "confirmation"),
-            "reschedule": (sms_text.rescheduled, "reschedule"),
-            "cancel": (sms_text.cancelled, "cancellation"),
-        }[name]
-        actions.append(SendSms(to=to, body=body(business, facts), kind=kind, booking_uid=facts.uid))
-        service = business.service(facts.service) if name == "book" else None
-        if service is not None and service.takes_deposit and not facts.payment_link:
-            deposit = sms_text.deposit_to_follow(business, service.deposit or 0, machine.owner_name)
-            actions.append(SendSms(to=to, body=deposit, kind="payment_link", booking_uid=facts.uid))
+    facts = booking_facts(booking, to=to)
+    change: Change = name  # type: ignore[assignment]
+    actions: list[Action] = [*customer_texts(business, change, booking, to=to, owner_name=machine.owner_name)]
     if m.is_owner:
         return actions  # the owner made this change: no summary back to them
     if name == "cancel":

@@ -104,10 +104,15 @@ _WANTS = {
 def owner_summary(memory: Memory) -> str:
     """One sentence for the owner: who, what, what they want (a transfer whisper, a hand-over text)."""
     d = memory.details
-    number = d.phone or memory.caller
-    parts = [(d.name or "A caller") + (f", {national_format(number)}" if number else "")]
-    if d.problem:
-        parts.append(f"about: {d.problem.rstrip('.')}")
-    if d.address:
-        parts.append(f"at {d.address}")
-    return ", ".join(parts) + f"; {_WANTS.get(memory.flow, 'asked to speak to you')}."
+    who = caller_and_problem(d.name, d.phone or memory.caller, d.problem, d.address)
+    return who + f"; {_WANTS.get(memory.flow, 'asked to speak to you')}."
+
+
+def caller_and_problem(name: str | None, number: str | None, problem: str | None, address: str | None) -> str:
+    """ "John Smith, (503) 555-0123, about: a leaking tap, at 12 Oak St" for the owner (also a call's summary)."""
+    parts = [(name or "A caller") + (f", {national_format(number)}" if number else "")]
+    if problem:
+        parts.append(f"about: {problem.rstrip('.')}")
+    if address:
+        parts.append(f"at {address}")
+    return ", ".join(parts)

@@ -1,4 +1,13 @@
-"""The owner dashboard (appointments, calls, transcripts) and the browser phone: not built yet.
+"""The owner dashboard (`/dashboard/`: appointments, calls with transcripts, texts, reports, live updates), its
+JSON API (`/api/`, and `/openapi.json`), and the browser phone. Everything needs the owner's login."""
 
-The package exists so the import map in DESIGN.md holds; nothing imports it today.
-"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include(app: FastAPI) -> None:
+    from silentpartner.dashboard import api, pages
+
+    pages.include(app)
+    api.include(app)

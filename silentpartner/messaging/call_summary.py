@@ -4,6 +4,9 @@ said, so the owner can call back. It follows the business's `owner_notifications
 
 The voice side enqueues a `call_summary` job (payload `call_sid`) once per call; this decides, at send
 time, whether the note is still due (a call that booked after all gets none).
+
+`post_call_summary` is every call's summary for the dashboard, from the same record: who called and about
+what, how it ended, and what (if anything) the owner should do next.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from silentpartner import sms_text as texts
+from silentpartner.business import Business
+from silentpartner.conversation.wording import caller_and_problem
 from silentpartner.logs import log_event
 from silentpartner.messaging import notifications
 from silentpartner.messaging.sms import SendResult
-from silentpartner.store.models import CallRecord
+from silentpartner.speech_text import text_slot
+from silentpartner.store.models import BookingRecord, CallRecord
 
 if TYPE_CHECKING:
     from silentpartner.runtime import Runtime
@@ -45,6 +51,49 @@ def how_it_ended(record: CallRecord) -> str:
     if record.status in ("busy", "failed", "no-answer", "canceled"):
         return "the call did not connect"
     return "they hung up before we could talk"
+
+
+def post_call_summary(business: Business, record: CallRecord, booking: BookingRecord | None = None) -> str:
+    """One or two sentences: who called and about what, the outcome, the next step. `booking` is the one the call
+    made or changed (None when it made none, or it is not in the mirror)."""
+    details = record.details or {}
+    number = details.get("phone") or record.from_number
+    who = caller_and_problem(details.get("name"), number, details.get("problem"), details.get("address"))
+    if record.is_owner:
+        return f"{who}. Your own call to the assistant."
+    if record.ended_at is None and record.end_reason is None and record.status in ("ringing", "in-progress"):
+        return f"{who}. The call is going on now."
+    return f"{who}. {_outcome_and_next_step(business, record, booking, reachable=bool(number))}"
+
+
+def _outcome_and_next_step(
+    business: Business, record: CallRecord, booking: BookingRecord | None, *, reachable: bool
+) -> str:
+    when = ""
+    if booking is not None:
+        what = texts.service_name(business, booking.service)
+        member = f" with {booking.team_member}" if booking.team_member else ""
+        when = f"{what} {text_slot(booking.start_at.astimezone(business.tz))}{member}"
+    call_back = "Next: call or text them back." if reachable else "They left no number to call back."
+    if record.outcome == "booked":
+        return f"Booked: {when or 'a visit'}. Nothing to do until the visit."
+    if record.outcome == "rescheduled":
+        return f"Moved their booking to {when or 'a new time'}. Nothing to do."
+    if record.outcome == "cancelled":
+        return f"Cancelled their {when or 'booking'}. Nothing to do."
+    if record.outcome == "transferred" or record.status == "transferred":
+        if record.transfer_outcome == "connected":
+            return "Put through to you, and you took the call."
+        how = f" ({record.transfer_outcome})" if record.transfer_outcome else ""
+        return f"Put through to you, but the transfer was not taken{how}. {call_back}"
+    if record.outcome == "message" or record.message_for_owner:
+        message = (record.message_for_owner or "").strip().rstrip(".")
+        left = f'Left a message: "{message}".' if message else "Left a message."
+        return f"{left} {call_back}"
+    if record.outcome == "info":
+        return "Got the answers they asked for; nothing booked. Nothing to do."
+    texted = " We texted them back." if record.textback_queued else ""
+    return f"Nothing booked: {how_it_ended(record)}.{texted} {call_back}"
 
 
 def caller_lines(transcript: list[Any]) -> list[str]:

@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from sqlalchemy import event, text
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
+from silentpartner.store.changes import ChangeHub, track_changes
 from silentpartner.store.problems import DatabaseUnavailable, explain, first_line, sqlite_folder_problem
 from silentpartner.store.urls import normalise_database_url, without_password
 
@@ -47,7 +49,11 @@ class Database:
             # aiosqlite's default BEGIN is deferred; take the write lock up front so a
             # read-then-write transaction can't be overtaken between its read and its write.
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of this database's own, so the change tracking below sees only its sessions.
+        session_class: type[Session] = type("DatabaseSession", (Session,), {})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=session_class)
+        self.changes = ChangeHub()  # calls, bookings and messages as they change (see changes.py)
+        track_changes(session_class, self.changes, postgres=not self.is_sqlite)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -80,6 +86,7 @@ class Database:
             return False
 
     async def close(self) -> None:
+        self.changes.close()
         await self.engine.dispose()
 
 

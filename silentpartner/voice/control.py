@@ -67,3 +67,16 @@ class TwilioCallControl:
             return False
         log_event(log, "call.transferred")
         return True
+
+
+class NoCallControl:
+    """A call with no Twilio leg (the browser phone): it ends by closing its websocket, and cannot be transferred,
+    so the conversation takes a message instead. Twilio is never asked about a call it does not carry."""
+
+    available = False
+
+    async def hang_up(self, call_sid: str) -> bool:
+        return False
+
+    async def transfer(self, call_sid: str, number: str, *, caller_id: str, summary: str) -> bool:
+        return False

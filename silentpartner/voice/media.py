@@ -22,6 +22,7 @@ from silentpartner.store.models import BookingRecord
 from silentpartner.voice import records, tokens
 from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
 from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
+from silentpartner.voice.control import NoCallControl
 from silentpartner.voice.warmup import call_control, speech_engine
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         transport=transport,
         speech=speech,
         driver=driver,
-        control=call_control(runtime),
+        # A browser-phone call has no Twilio leg to hang up or transfer, even when Twilio is configured.
+        control=NoCallControl() if record.channel == "browser" else call_control(runtime),
         db=runtime.db,
         clock=runtime.clock,
         timing=runtime.call_timing or CallTiming(),

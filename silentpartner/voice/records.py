@@ -96,8 +96,9 @@ async def settle(db: Database, sid: str, *, now: datetime, reason: str) -> bool:
 
 async def settle_record(session: AsyncSession, record: CallRecord, *, now: datetime) -> list[str]:
     """In the caller's transaction: queue the text-back and the owner's note, each at most once.
-    Returns the kinds queued now."""
-    if record.is_owner or not nothing_came_of_it(record):
+    Returns the kinds queued now. A browser-phone call is the owner trying their receptionist: nobody to text
+    back, and nothing to tell the owner that they did not just hear."""
+    if record.is_owner or record.channel == "browser" or not nothing_came_of_it(record):
         return []
     if record.heartbeat_at is not None and record.end_reason is None:
         return []  # a live call holds it; it settles itself, or the sweep does if its process died
