@@ -30,11 +30,13 @@ def default_components() -> list[Component]:
     from silentpartner.brains import ChatBrainComponent
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.voice.recording_files import RecordingFiler
     from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
 
-    # The job worker and the call sweeper do nothing when settings.run_jobs is false (they check at start).
-    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent(), CallSweeper()]
+    # The job worker, the call sweeper and the recording filer do nothing when settings.run_jobs is false (they
+    # check at start). The filer comes after the sweeper: it files the recordings of calls the sweep closed.
+    return [CalendarComponent(), ChatBrainComponent(), JobWorker(), VoiceComponent(), CallSweeper(), RecordingFiler()]
 
 
 async def open_runtime(

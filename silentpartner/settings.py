@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     call_brain: Literal["rules", "chat"] = "rules"  # who answers phone calls; text threads use chat when keyed
 
     dashboard_token: SecretStr | None = None
+    # Call recordings (for businesses with record_calls): kept under this folder (the local store), written
+    # there as raw tracks while the call goes on, then compressed to one file per call.
+    recordings_dir: Path = Path("recordings")
+    recording_format: Literal["flac", "ogg"] = "flac"
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     run_jobs: bool = True

@@ -80,6 +80,7 @@ from silentpartner.voice.floor import (
 from silentpartner.voice.listener import TurnListener
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
+from silentpartner.voice.recording import NOT_RECORDING, CallTape
 from silentpartner.voice.warm_transfer import owner_summary
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,10 @@ class LiveCall:
         monotonic: Callable[[], float] = time.monotonic,
         heartbeat_s: float = 5.0,
         instance_id: str | None = None,
+        tape: CallTape | None = None,
     ) -> None:
         self.info = info
+        self.tape = tape or NOT_RECORDING  # the recording, when the business keeps one
         self.codec = codec
         self.transport = transport
         self.speech = speech
@@ -345,6 +348,7 @@ class LiveCall:
                 continue
             self.bad_in_a_row = 0
             if isinstance(event, Media):
+                self.tape.heard(event.payload, event.timestamp_ms)
                 await self._on_audio(event.payload)
             elif isinstance(event, MarkPlayed | MarkFlushed):
                 self._on_mark(event)
@@ -432,6 +436,7 @@ class LiveCall:
         line = pending[0]  # the one playing now
         self.barge_ins += 1
         await self.transport.send(self.codec.clear())
+        self.tape.cleared()
         for later in pending[1:]:
             later.interrupted = True
             self._amend_line(later, heard="", interrupted=True)
@@ -629,6 +634,7 @@ class LiveCall:
                 tag = ChunkTag(line.id, index, start + len(piece), len(audio))
                 media, mark, _ = self.codec.send_audio(piece, tag)
                 await self.transport.send(media)
+                self.tape.sent(piece)
                 self._note_first_audio()
                 await self.transport.send(mark)
         line.sent_all = True
