@@ -17,6 +17,7 @@ from silentpartner.business import Businesses, load_businesses
 from silentpartner.clock import Clock, SystemClock
 from silentpartner.http_limits import BodySizeLimit
 from silentpartner.logs import configure_logging, log_event
+from silentpartner.metrics import Metrics, MetricsScope
 from silentpartner.runtime import Component, Runtime, new_http_client
 from silentpartner.settings import Settings, get_settings
 from silentpartner.store import migrate
@@ -84,6 +85,8 @@ def create_app(
     app = FastAPI(
         title="Silent Partner", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
+    app.state.metrics = Metrics()  # this app's own registry: apps sharing a process count apart
+    app.add_middleware(MetricsScope, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it logs the refusals too
 
@@ -109,8 +112,9 @@ def create_app(
 
 def _routers() -> list[Callable[[FastAPI], None]]:
     """Route groups contributed by the packages (voice, messaging, calendar webhooks, dashboard)."""
+    from silentpartner import metrics_endpoint
     from silentpartner.calendar import webhooks as calcom_webhooks
     from silentpartner.messaging import routes as messaging_routes
     from silentpartner.voice import routes as voice_routes
 
-    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register]
+    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register, metrics_endpoint.register]

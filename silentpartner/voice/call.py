@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from silentpartner import metrics
 from silentpartner.business import Business
 from silentpartner.clock import Clock
 from silentpartner.conversation.events import (
@@ -232,6 +233,7 @@ class LiveCall:
         """Bridge until the stream stops, the socket closes or the call is hung up."""
         log_event(log, "call.bridged", business=self.info.business.slug)
         self.recorder.start()
+        metrics.current().call_started()
         self.recorder.set(status="in-progress")
         await self._inputs.put(
             CallStarted(
@@ -290,6 +292,7 @@ class LiveCall:
                 pass
         except Exception:
             log.exception("call.driver_end_failed")
+        metrics.current().call_ended(self.info.business.slug, self._outcome_dict().get("action"))
         for task in (self._speak_task,):
             if task is not None and not task.done():
                 task.cancel()
@@ -654,6 +657,7 @@ class LiveCall:
         self._turn_ended_at = None
         self.latencies_ms.append(ms)
         self.recorder.latency(ms)
+        metrics.current().turn_latency(ms)
 
     # -- watcher: the floor's clock and key pauses -------------------------------------------------
 

@@ -1,6 +1,7 @@
 """A recorded call cut off by a crash: `silentpartner serve` is killed with SIGKILL mid-call, then started
 again on the same database and recordings folder. The tracks it was writing are filed once the sweep has
-closed the call out: the owner keeps the call up to the moment it was cut off, as a whole file."""
+closed the call out: the owner keeps the call up to the moment it was cut off, as a whole file (and the
+call counts as cut off in /metrics)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from silentpartner.store.models import CallRecord
 from silentpartner.voice.speech import OfflineSpeech
 from tests.support.caller_voice import caller_available, caller_says
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.metrics_scrape import scrape
 from tests.support.recorded_calls import RATE, loud, recording_business_file, window
 from tests.support.serve_process import ServeProcess
 from tests.support.twilio_caller import TwilioCallerSim
@@ -85,6 +87,8 @@ async def test_the_tracks_of_a_call_cut_off_by_kill_9_are_filed_after_the_restar
                 assert time.monotonic() < deadline, "the leftover tracks were never filed:\n" + second.log()
                 await asyncio.sleep(0.1)
             assert "recording.leftover_filed" in second.log()
+            scraped = await scrape(second.url)  # the sweep that closed it counted it
+            assert scraped.value("silentpartner_calls_total", business="mikes-plumbing", outcome="cut_off") == 1
 
     assert record.end_reason == "cut off"
     assert list((recordings / ".in-progress").iterdir()) == []
