@@ -2,10 +2,9 @@
 the recording store under its key and then on the call record; and the tracks a killed process left.
 
 Format (`RECORDING_FORMAT`), through soundfile (libsndfile, shipped inside its wheels): FLAC, lossless
-and played by every browser, about 0.45-0.8 MB a minute of 8 kHz stereo conversation (the less line
-noise, the smaller), encoded at over 1,000x real time; or Ogg Vorbis, about 0.25-0.3 MB a minute at
-about 150x real time, which older Safari does not play. Measured on synthesized calls with
-`bench/recordings.py`.
+and played by every current browser, 310-550 KB a minute of 8 kHz stereo call (the more line noise, the
+more), compressed at 1,300-3,100x real time; or Ogg Vorbis, 160-250 KB a minute at 170-300x real time,
+which older Safari does not play. Measured with `bench/recordings.py` on synthesized calls.
 
 Which calls: a business's customer calls when it has `record_calls`; never the owner's or a team
 member's own calls to their assistant (they say or key a PIN).
@@ -26,6 +25,7 @@ import io
 import logging
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ import numpy as np
 import soundfile
 
 from silentpartner.business import Business
+from silentpartner.findings import Finding
 from silentpartner.logs import log_event
 from silentpartner.recordings import catalog
 from silentpartner.recordings.storage import RecordingStore, in_progress_dir, open_store
@@ -191,6 +192,29 @@ async def file_leftovers(filing: Filing, *, stale_after: float, wall_clock=time.
             filed.append(sid)
             log_event(log, "recording.leftover_filed", logging.WARNING, sid=sid, end_reason=record.end_reason)
     return filed
+
+
+async def check_recordings(runtime: Runtime) -> list[Finding]:
+    """`doctor`: when a business records its calls, the recordings folder takes files."""
+    recording = [b.slug for b in runtime.businesses if b.record_calls]
+    if not recording:
+        return []
+    folder = in_progress_dir(runtime.settings)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f"doctor-{uuid.uuid4().hex}.probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return [
+            Finding(
+                "fail",
+                "RECORDINGS_DIR",
+                f"cannot write in {folder} ({exc.strerror or exc}): calls of {', '.join(recording)} would go "
+                "unrecorded; point RECORDINGS_DIR at a writable folder (a volume)",
+            )
+        ]
+    return [Finding("ok", "call recordings", f"{', '.join(recording)}: kept in {runtime.settings.recordings_dir}")]
 
 
 class RecordingFiler:
