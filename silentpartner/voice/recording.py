@@ -10,7 +10,8 @@ The timeline counts 8 kHz samples from Twilio's `start` message.
   client that only sends while the caller speaks) becomes silence; a frame that overlaps the one before
   goes right after it. A timestamp ahead of our clock is not believed, and frames arriving faster than
   real time are dropped once they run `MAX_LEAD_S` ahead (no phone line does that; a hostile client could
-  otherwise grow the track without bound). Frames without a timestamp are placed by arrival.
+  otherwise grow the track without bound). Frames without a timestamp are placed by arrival, back to back
+  unless a gap of more than `ARRIVAL_JITTER_S` says the client stopped sending.
 - Agent: Twilio buffers what we send and plays it in order at real time, so a chunk starts playing when it
   is sent or when the chunk before it ends, whichever is later. A `clear` drops everything still buffered:
   the agent track is cut at that moment; the end of the call cuts it the same way.
@@ -31,6 +32,7 @@ from silentpartner.voice.audio import MULAW_SILENCE, PHONE_RATE
 log = logging.getLogger(__name__)
 
 MAX_LEAD_S = 2.0
+ARRIVAL_JITTER_S = 0.1  # frames without a timestamp arriving this much apart are back to back, not a gap
 _SILENCE_BLOCK = bytes([MULAW_SILENCE]) * PHONE_RATE
 
 
@@ -104,7 +106,11 @@ class CallTape:
         """A caller frame (μ-law) and its `media.timestamp`."""
         now = self._now()
         lead = int(MAX_LEAD_S * PHONE_RATE)
-        at = timestamp_ms * (PHONE_RATE // 1000) if timestamp_ms > 0 else now - len(ulaw)
+        if timestamp_ms > 0:
+            at = timestamp_ms * (PHONE_RATE // 1000)
+        else:  # by arrival: a frame a little early or late still follows the one before it
+            at = now - len(ulaw)
+            at = self.caller.end if at - self.caller.end < ARRIVAL_JITTER_S * PHONE_RATE else at
         at = max(self.caller.end, min(at, now + lead))
         if at > now + lead:
             self.dropped += 1

@@ -80,7 +80,13 @@ def test_frames_without_timestamps_are_placed_by_arrival() -> None:
     t, caller, _, clock = tape()
     clock.t += 1.0
     t.heard(frame(0x30))
-    assert caller.data == QUIET * (RATE - 160) + frame(0x30)
+    for late_ms in (27, 12, 25, 18):  # jitter: back to back all the same
+        clock.t += late_ms / 1000
+        t.heard(frame(0x31))
+    clock.t += 0.5  # the client stopped sending for half a second
+    t.heard(frame(0x32))
+    gap = int((1.0 + 0.082 + 0.5) * RATE) - 160 - (RATE + 4 * 160)
+    assert caller.data == QUIET * (RATE - 160) + frame(0x30) + frame(0x31) * 4 + QUIET * gap + frame(0x32)
 
 
 def test_agent_audio_sent_in_a_burst_plays_end_to_end_from_when_it_was_sent() -> None:
