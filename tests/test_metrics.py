@@ -65,7 +65,14 @@ async def test_without_a_token_only_this_machine_may_scrape(sqlite_url: str) -> 
         assert (await _get(server.url)).status_code == 200  # loopback, direct
         # A proxy on this machine passing on someone else's request: uvicorn trusts 127.0.0.1's
         # X-Forwarded-For, and the header alone says the request came from elsewhere.
-        for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}, {"X-Real-IP": "::1"}):
+        # `serve` trusts X-Forwarded-For from anyone (forwarded_allow_ips="*"): a stranger claiming to be
+        # 127.0.0.1 is refused all the same.
+        forwarded = ("203.0.113.9", "127.0.0.1")
+        for header in (
+            *({"X-Forwarded-For": address} for address in forwarded),
+            {"Forwarded": "for=127.0.0.1"},
+            {"X-Real-IP": "::1"},
+        ):
             refused = await _get(server.url, **header)
             assert refused.status_code == 404 and "silentpartner" not in refused.text
         assert (await _get(server.url, Authorization=f"Bearer {TOKEN}")).status_code == 200  # no token configured
