@@ -21,6 +21,7 @@ leftovers are filed or removed on the next round.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -91,8 +92,10 @@ def tape_for(runtime: Runtime, business: Business, record: CallRecord, *, began:
     try:
         caller_path, agent_path = filing.tracks(record.sid)
         filing.folder.mkdir(parents=True, exist_ok=True)
-        caller = open(caller_path, "wb")  # the tape owns and closes them
-        agent = open(agent_path, "wb")
+        with contextlib.ExitStack() as opened:
+            caller = opened.enter_context(open(caller_path, "wb"))
+            agent = opened.enter_context(open(agent_path, "wb"))
+            opened.pop_all()  # both open: the tape owns and closes them
     except (OSError, ValueError) as exc:
         log_event(log, "recording.unavailable", logging.ERROR, error=repr(exc))
         return None
