@@ -18,6 +18,8 @@ RUN pip install ".[postgres,speech]" && pip install --no-deps "pipecat-ai==1.14.
 USER app
 # Without PostgreSQL the database is a SQLite file in /data: mount a volume there to keep it.
 ENV DATABASE_URL=sqlite+aiosqlite:////data/silentpartner.db
+# Call recordings (businesses with record_calls) are kept in the same volume.
+ENV RECORDINGS_DIR=/data/recordings
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

@@ -17,6 +17,7 @@ from silentpartner.business import Businesses, load_businesses
 from silentpartner.clock import Clock, SystemClock
 from silentpartner.http_limits import BodySizeLimit
 from silentpartner.logs import configure_logging, log_event
+from silentpartner.metrics import Metrics, MetricsScope
 from silentpartner.runtime import Component, Runtime, new_http_client
 from silentpartner.settings import Settings, get_settings
 from silentpartner.store import migrate
@@ -31,16 +32,19 @@ def default_components() -> list[Component]:
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.dashboard.component import DashboardComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.voice.recording_files import RecordingFiler
     from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
 
-    # The job worker and the call sweeper do nothing when settings.run_jobs is false (they check at start).
+    # The job worker, the call sweeper and the recording filer do nothing when settings.run_jobs is false (they
+    # check at start). The filer comes after the sweeper: it files the recordings of calls the sweep closed.
     return [
         CalendarComponent(),
         ChatBrainComponent(),
         JobWorker(),
         VoiceComponent(),
         CallSweeper(),
+        RecordingFiler(),
         DashboardComponent(),
     ]
 
@@ -90,6 +94,8 @@ def create_app(
     app = FastAPI(
         title="Silent Partner", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
+    app.state.metrics = Metrics()  # this app's own registry: apps sharing a process count apart
+    app.add_middleware(MetricsScope, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it logs the refusals too
 
@@ -115,9 +121,15 @@ def create_app(
 
 def _routers() -> list[Callable[[FastAPI], None]]:
     """Route groups contributed by the packages (voice, messaging, calendar webhooks, dashboard)."""
-    from silentpartner import dashboard
+    from silentpartner import dashboard, metrics_endpoint
     from silentpartner.calendar import webhooks as calcom_webhooks
     from silentpartner.messaging import routes as messaging_routes
     from silentpartner.voice import routes as voice_routes
 
-    return [voice_routes.include, messaging_routes.register, calcom_webhooks.register, dashboard.include]
+    return [
+        voice_routes.include,
+        messaging_routes.register,
+        calcom_webhooks.register,
+        metrics_endpoint.register,
+        dashboard.include,
+    ]

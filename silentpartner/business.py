@@ -294,6 +294,13 @@ class Business(BaseModel):
     review_delay_hours: int = Field(default=2, ge=0)
     review_link: str | None = None
     owner_notifications: Literal["each", "digest", "off"] = "each"
+    # Keep both sides of each customer call as one audio file (the owner's and the team's own calls to their
+    # assistant are never recorded: they say or key a PIN). Callers hear `recording_notice` before the
+    # greeting (None: the standard sentence); each recording is deleted `recording_retention_days` after
+    # its call.
+    record_calls: bool = False
+    recording_notice: str | None = Field(default=None, min_length=1, max_length=300)
+    recording_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod

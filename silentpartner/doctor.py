@@ -21,6 +21,7 @@ from silentpartner.store import migrate
 from silentpartner.store.db import Database
 from silentpartner.store.problems import DatabaseUnavailable
 from silentpartner.twilio_api import make_twilio_client
+from silentpartner.voice.recording_files import check_recordings
 from silentpartner.voice.speech_doctor import check_speech
 
 __all__ = ["CHECKS", "Check", "Finding", "diagnose", "render", "summarize"]
@@ -254,7 +255,7 @@ async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
     return out
 
 
-CHECKS: list[Check] = [check_twilio_numbers, check_calcom, check_speech]
+CHECKS: list[Check] = [check_twilio_numbers, check_calcom, check_speech, check_recordings]
 
 
 async def diagnose(

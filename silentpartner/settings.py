@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     call_brain: Literal["rules", "chat"] = "rules"  # who answers phone calls; text threads use chat when keyed
 
     dashboard_token: SecretStr | None = None
+    # GET /metrics: with a token, only `Authorization: Bearer <token>`; without one, only from this machine.
+    metrics_token: SecretStr | None = None
+    # Call recordings (for businesses with record_calls): kept under this folder (the local store), written
+    # there as raw tracks while the call goes on, then compressed to one file per call.
+    recordings_dir: Path = Path("recordings")
+    recording_format: Literal["flac", "ogg"] = "flac"
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     run_jobs: bool = True
@@ -93,6 +99,15 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("expected a random secret of at least 16 characters (openssl rand -hex 24)")
+        return value
 
     @field_validator("call_stale_after_seconds")
     @classmethod

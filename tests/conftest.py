@@ -37,6 +37,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
                 "DATABASE_URL",
                 "PUBLIC_URL",
                 "DASHBOARD_TOKEN",
+                "METRICS_TOKEN",
+                "RECORDING",
                 "OWNER_MOBILE",
             )
         ):

@@ -150,3 +150,16 @@ def test_serve_starts_on_the_embedded_defaults_and_caps_websocket_frames(tmp_pat
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_doctor_fails_when_recorded_calls_could_not_be_kept(tmp_path) -> None:
+    from tests.support.recorded_calls import recording_business_file
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "BUSINESSES_FILE": str(recording_business_file(tmp_path))}
+    kept = run("doctor", cwd=tmp_path, env={**env, "RECORDINGS_DIR": str(tmp_path / "rec")})
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert f"call recordings: mikes-plumbing: kept in {tmp_path / 'rec'}" in kept.stdout
+    (tmp_path / "not-a-folder").write_text("")
+    lost = run("doctor", cwd=tmp_path, env={**env, "RECORDINGS_DIR": str(tmp_path / "not-a-folder")})
+    assert lost.returncode != 0
+    assert "RECORDINGS_DIR: cannot write in" in lost.stdout and "would go unrecorded" in lost.stdout

@@ -18,6 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from silentpartner import metrics
 from silentpartner.business import Business
 from silentpartner.calendar.port import (
     Booking,
@@ -240,7 +241,9 @@ class CachedCalendar:
 
     async def book(self, request: BookingRequest) -> Booking:
         try:
-            return await self.port.book(request)
+            booking = await self.port.book(request)
+            metrics.current().booked(self.business.slug, request.source)
+            return booking
         finally:
             self.cache.invalidate(self.business)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from silentpartner import metrics
 from silentpartner.calendar import patience
 from silentpartner.calendar.port import (
     CalendarError,
@@ -293,13 +294,16 @@ class CalcomClient:
             await self.limiter.acquire(max_wait)
             self.requests_sent += 1
             try:
-                response = await self.http.request(
+                response = await metrics.current().calcom_request(
                     method,
-                    self.base_url + path,
-                    params=params,
-                    json=json,
-                    headers=self._headers(version),
-                    timeout=self.timeout,
+                    self.http.request(
+                        method,
+                        self.base_url + path,
+                        params=params,
+                        json=json,
+                        headers=self._headers(version),
+                        timeout=self.timeout,
+                    ),
                 )
             except httpx.ConnectError as exc:
                 # Refused before anything was sent: safe to retry even a create.

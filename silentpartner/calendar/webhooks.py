@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from silentpartner import metrics
 from silentpartner.calendar.webhook_payloads import SIGNATURE_HEADER, booking_uid, dedupe_key, signature_ok
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
@@ -34,6 +35,7 @@ _TRIGGER = re.compile(r"[A-Z][A-Z_]{0,63}")
 
 
 def _refuse(status: int, error: str) -> JSONResponse:
+    metrics.current().webhook("calcom", "unauthorized" if status == 401 else "invalid")
     return JSONResponse({"error": error}, status_code=status)
 
 
@@ -67,6 +69,7 @@ def register(app: FastAPI) -> None:
             return _refuse(400, "expected a JSON object with triggerEvent")
         payload = envelope["payload"] if isinstance(envelope.get("payload"), dict) else envelope
         stored = await store_delivery(runtime, trigger, payload, envelope, raw, request.query_params.get("business"))
+        metrics.current().webhook("calcom", "accepted" if stored else "duplicate")
         return JSONResponse({"status": "accepted" if stored else "duplicate"}, status_code=200)
 
     app.include_router(router)

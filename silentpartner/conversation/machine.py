@@ -208,10 +208,13 @@ class ConversationMachine:
         m = self.memory
         if m.channel == "sms":
             return []  # a text thread starts with the customer's own text; the reply answers it
+        before: list[Action] = []
+        if self.business.record_calls:  # a recorded call says so first, in full (a barge-in must not cut it)
+            before.append(Say(self.business.recording_notice or self.line("recording_notice"), interruptible=False))
         if self.business.greeting and not m.forwarded_from:
-            return self.ask(State.NEED, text=self.business.greeting)
+            return self.ask(State.NEED, text=self.business.greeting, before=before)
         key = "greet_forwarded" if m.forwarded_from else ("greet_known" if m.known_customer else "greet")
-        return self.ask(State.NEED, key)
+        return self.ask(State.NEED, key, before=before)
 
     def _silence(self) -> list[Action]:
         m = self.memory

@@ -20,6 +20,7 @@ LINES: dict[str, tuple[str, ...]] = {
         "Thanks for calling {business}, this is {agent}. {owner} is out on a job right now, but I can book a "
         "visit or take a message. What can I do for you?",
     ),
+    "recording_notice": ("Just so you know, this call is recorded.",),  # a business may word its own
     "hello_again": ("Hi there! You're through to {business}. How can I help?",),
     "greet_sms": ("Hi, this is {agent} from {business}. How can I help?",),
     "hi_name": ("Hi {first}, how can I help you today?", "Hi {first}. What can I do for you?"),

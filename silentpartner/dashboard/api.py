@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from silentpartner.dashboard import bookings, calls, messages, reports
 from silentpartner.dashboard.access import Owner, api_owner, runtime_of
@@ -21,6 +21,9 @@ from silentpartner.dashboard.schemas import (
     RowId,
     ThreadOut,
 )
+from silentpartner.recordings import catalog
+from silentpartner.recordings.http import recording_response
+from silentpartner.recordings.storage import open_store
 
 ApiOwner = Annotated[Owner, Depends(api_owner)]
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No session and no valid Bearer owner token"}}
@@ -50,6 +53,26 @@ async def api_call(request: Request, call_id: RowId, owner: ApiOwner) -> CallDet
     if call is None:
         raise HTTPException(404, "no such call")
     return call
+
+
+@router.get(
+    "/calls/{call_id}/recording",
+    summary="The call's recording (stereo: the caller left, the receptionist right), with byte ranges",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/flac": {}, "audio/ogg": {}}},
+        206: {"description": "The range asked for"},
+        404: {"description": "No such call for this business, or it was not recorded"},
+    },
+)
+async def api_call_recording(request: Request, call_id: RowId, owner: ApiOwner) -> Response:
+    runtime = runtime_of(request)
+    recording = await catalog.open_for_call(
+        runtime.db, open_store(runtime.settings), business=owner.business.slug, call=call_id
+    )
+    if recording is None:
+        raise HTTPException(404, "no recording of such a call")
+    return recording_response(recording, request.headers.get("range"))
 
 
 @router.get("/messages", response_model=list[ThreadOut], summary="Text threads with delivery status and opt-outs")

@@ -120,6 +120,7 @@ async def detail(runtime: Runtime, business: Business, call_id: int) -> CallDeta
         end_reason=record.end_reason,
         transfer_outcome=record.transfer_outcome,
         ended_at=record.ended_at.astimezone(business.tz) if record.ended_at else None,
+        recording_url=f"/api/calls/{record.id}/recording" if record.recording_key else None,
     )
 
 

@@ -218,9 +218,7 @@ async def call_page(request: Request, call_id: RowId, owner: PageOwner) -> Respo
     call = await calls.detail(runtime_of(request), owner.business, call_id)
     if call is None:
         return _missing(request, owner)
-    # Where the call's recording plays from, once calls keep one; the page shows a player only when it is set.
-    recording_url = None
-    return render(request, "call.html", owner=owner, call=call, recording_url=recording_url)
+    return render(request, "call.html", owner=owner, call=call, recording_url=call.recording_url)
 
 
 @router.get("/messages")

@@ -71,6 +71,7 @@ class CallDetailOut(CallOut):
     end_reason: str | None
     transfer_outcome: str | None
     ended_at: datetime | None
+    recording_url: str | None = None  # the call's recording (caller left, receptionist right) when it was kept
 
 
 class MessageOut(BaseModel):

@@ -13,6 +13,7 @@ Kinds and payloads:
 - `slot_refresh`   business: drop and refetch the cached slots
 - `owner_digest`   business, day: the daily summary; schedules the next
 - `process_webhook` event_id: apply a stored Cal.com delivery
+- `recording_purge` (none): delete call recordings past their business's retention; schedules the next
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from silentpartner.messaging import notifications
 from silentpartner.messaging.call_summary import send_call_summary
 from silentpartner.messaging.sms import sender_for
 from silentpartner.messaging.textback import send_textback
+from silentpartner.recordings import catalog
+from silentpartner.recordings.storage import open_store
 from silentpartner.store import jobs
 from silentpartner.store.models import BookingRecord, Job, MessageRecord
 
@@ -213,6 +216,15 @@ async def run_process_webhook(runtime: Runtime, job: Job) -> None:
     await process_delivery(runtime, event_id)
 
 
+async def run_recording_purge(runtime: Runtime, job: Job) -> None:
+    try:
+        await catalog.purge_expired(
+            runtime.db, open_store(runtime.settings), runtime.businesses, now=runtime.clock.now()
+        )
+    finally:
+        await catalog.schedule_purge(runtime.db, now=runtime.clock.now(), after=max(job.run_at, runtime.clock.now()))
+
+
 HANDLERS = {
     "sms": run_sms,
     "textback": run_textback,
@@ -225,12 +237,14 @@ HANDLERS = {
     "slot_refresh": run_slot_refresh,
     "owner_digest": run_owner_digest,
     "process_webhook": run_process_webhook,
+    "recording_purge": run_recording_purge,
 }
 
 
 async def schedule_recurring(runtime: Runtime) -> None:
-    """At worker start: the next reconcile per business, and the next digest where the owner wants one.
-    Every instance computes the same keys, so starting N instances schedules each once."""
+    """At worker start: the next reconcile per business, the next digest where the owner wants one, and the
+    next recording purge. Every instance computes the same keys, so starting N instances schedules each once."""
+    await catalog.schedule_purge(runtime.db, now=runtime.clock.now())
     for business in runtime.businesses:
         await schedule_reconcile(runtime, business.slug)
         if business.owner_notifications == "digest":

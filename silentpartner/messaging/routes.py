@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import update
 
+from silentpartner import metrics
 from silentpartner.calendar import patience
 from silentpartner.logs import log_event, mask_phone
 from silentpartner.messaging.inbound import InboundText, handle_text
@@ -81,6 +82,7 @@ def register(app: FastAPI) -> None:
         code = bounded_int(form.get("ErrorCode"), low=0, high=MAX_ERROR_CODE)
         if sid is None or status is None:
             return PlainTextResponse("missing or malformed MessageSid or MessageStatus", status_code=400)
+        metrics.current().sms(status)
         now = runtime.clock.now()
         async with runtime.db.session() as session:
             values: dict = {"status": status, "updated_at": now}

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.base.exceptions import TwilioRestException
 
+from silentpartner import metrics
 from silentpartner.business import Business
 from silentpartner.clock import Clock
 from silentpartner.logs import log_event, mask_phone
@@ -158,6 +159,7 @@ class SmsSender:
             await session.flush()
             record_id = record.id
         if not allowed:
+            metrics.current().sms("blocked")
             log_event(log, "sms.blocked", business=business.slug, to=mask_phone(to), kind=kind, why=why)
             return SendResult(status="blocked", message_id=record_id)
 
@@ -222,6 +224,7 @@ class SmsSender:
         values["updated_at"] = self.clock.now()
         async with self.db.session() as session:
             await session.execute(update(MessageRecord).where(MessageRecord.id == record_id).values(**values))
+        metrics.current().sms(values.get("status"))
 
 
 async def record_inbound(

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
+from silentpartner import metrics
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
 from silentpartner.store.models import Job
@@ -176,6 +177,7 @@ class JobWorker:
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
             async with runtime.db.session() as session:
                 status = await jobs.fail(session, job.id, error, now=runtime.clock.now(), worker_id=self.worker_id)
+            metrics.current().job_failed(job.kind, status)
             log_event(
                 log,
                 "job.failed",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -281,6 +281,20 @@ async def purge_finished(session: AsyncSession, *, before: datetime) -> int:
     """Delete done and dropped jobs last touched before `before` (parked ones stay for the owner)."""
     result = await session.execute(delete(Job).where(Job.status.in_([DONE, DROPPED]), Job.updated_at < _utc(before)))
     return result.rowcount or 0
+
+
+async def depth(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """How many jobs wait, by state: due (pending, due now), scheduled (pending, later), running, parked."""
+    counts = dict(
+        (
+            await session.execute(
+                select(Job.status, func.count()).where(Job.status.in_([PENDING, RUNNING, PARKED])).group_by(Job.status)
+            )
+        ).all()
+    )
+    due = await session.scalar(select(func.count()).where(Job.status == PENDING, Job.run_at <= _utc(now))) or 0
+    pending = counts.get(PENDING, 0)
+    return {"due": due, "scheduled": pending - due, "running": counts.get(RUNNING, 0), "parked": counts.get(PARKED, 0)}
 
 
 def _is_postgres(session: AsyncSession) -> bool:

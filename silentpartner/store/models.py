@@ -55,6 +55,9 @@ class CallRecord(Base):
     # beats every few seconds; a call whose beat went stale lost its process and is closed by the sweep.
     instance_id: Mapped[str | None] = mapped_column(String(64))
     heartbeat_at: Mapped[datetime | None]
+    # The call's recording in the recording store (None: not recorded, not yet filed, or purged).
+    recording_key: Mapped[str | None] = mapped_column(String(255))
+    recording_bytes: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_calls_status_heartbeat", "status", "heartbeat_at"),)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from silentpartner import metrics
 from silentpartner.business import Business
 from silentpartner.clock import Clock
 from silentpartner.conversation.events import (
@@ -80,6 +81,7 @@ from silentpartner.voice.floor import (
 from silentpartner.voice.listener import TurnListener
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
+from silentpartner.voice.recording import NOT_RECORDING, CallTape
 from silentpartner.voice.warm_transfer import owner_summary
 
 log = logging.getLogger(__name__)
@@ -166,8 +168,10 @@ class LiveCall:
         monotonic: Callable[[], float] = time.monotonic,
         heartbeat_s: float = 5.0,
         instance_id: str | None = None,
+        tape: CallTape | None = None,
     ) -> None:
         self.info = info
+        self.tape = tape or NOT_RECORDING  # the recording, when the business keeps one
         self.codec = codec
         self.transport = transport
         self.speech = speech
@@ -229,6 +233,7 @@ class LiveCall:
         """Bridge until the stream stops, the socket closes or the call is hung up."""
         log_event(log, "call.bridged", business=self.info.business.slug)
         self.recorder.start()
+        metrics.current().call_started()
         self.recorder.set(status="in-progress")
         await self._inputs.put(
             CallStarted(
@@ -287,6 +292,7 @@ class LiveCall:
                 pass
         except Exception:
             log.exception("call.driver_end_failed")
+        metrics.current().call_ended(self.info.business.slug, self._outcome_dict().get("action"))
         for task in (self._speak_task,):
             if task is not None and not task.done():
                 task.cancel()
@@ -345,6 +351,7 @@ class LiveCall:
                 continue
             self.bad_in_a_row = 0
             if isinstance(event, Media):
+                self.tape.heard(event.payload, event.timestamp_ms)
                 await self._on_audio(event.payload)
             elif isinstance(event, MarkPlayed | MarkFlushed):
                 self._on_mark(event)
@@ -432,6 +439,7 @@ class LiveCall:
         line = pending[0]  # the one playing now
         self.barge_ins += 1
         await self.transport.send(self.codec.clear())
+        self.tape.cleared()
         for later in pending[1:]:
             later.interrupted = True
             self._amend_line(later, heard="", interrupted=True)
@@ -629,6 +637,7 @@ class LiveCall:
                 tag = ChunkTag(line.id, index, start + len(piece), len(audio))
                 media, mark, _ = self.codec.send_audio(piece, tag)
                 await self.transport.send(media)
+                self.tape.sent(piece)
                 self._note_first_audio()
                 await self.transport.send(mark)
         line.sent_all = True
@@ -648,6 +657,7 @@ class LiveCall:
         self._turn_ended_at = None
         self.latencies_ms.append(ms)
         self.recorder.latency(ms)
+        metrics.current().turn_latency(ms)
 
     # -- watcher: the floor's clock and key pauses -------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -19,7 +20,7 @@ from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
 from silentpartner.store.activity import StoreActivity
 from silentpartner.store.models import BookingRecord
-from silentpartner.voice import records, tokens
+from silentpartner.voice import recording_files, records, tokens
 from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
 from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
 from silentpartner.voice.control import NoCallControl
@@ -102,6 +103,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
             started = await _await_start(transport, codec)
     except TimeoutError:
         started = None
+    began = time.monotonic()  # a recording's time zero: where Twilio's stream clock starts (within network delay)
     if started is None:
         await transport.close(POLICY_VIOLATION)
         return
@@ -162,6 +164,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         timing=runtime.call_timing or CallTiming(),
         heartbeat_s=runtime.settings.call_heartbeat_seconds,
         instance_id=runtime.instance_id,
+        tape=recording_files.tape_for(runtime, business, record, began=began),
     )
     try:
         # A caller cannot wait out a calendar's rate limit: fail fast and offer a callback instead.
@@ -169,6 +172,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
             await call.run()
     finally:
         await transport.close(1000)
+        await call.tape.finish()
 
 
 async def _known_customer(runtime: Runtime, business: str, caller: str | None) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from silentpartner import metrics
 from silentpartner.logs import log_event
 from silentpartner.store.db import Database
 from silentpartner.store.models import CallRecord
@@ -83,6 +84,7 @@ async def _close_batch(session: AsyncSession, *, now: datetime, stale_before: da
         if record.status in LIVE_STATUSES:
             record.status = "cut-off"
         queued = await records.settle_record(session, record, now=now)
+        metrics.current().call_cut_off(record.business)
         log_event(
             log,
             "call.swept",

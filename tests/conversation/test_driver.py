@@ -240,3 +240,31 @@ async def test_no_emergency_transfer_when_the_business_does_not_allow_it(db: Dat
     assert "put you straight through" not in said
     assert not [a for a in actions if type(a).__name__ == "Transfer"]
     assert actions[-2].text in LINES["ask_when"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("forwarded", [None, "+15035550199"])
+async def test_a_recorded_call_says_so_first_and_in_full(business: Business, forwarded: str | None) -> None:
+    recorded = business.model_copy(update={"record_calls": True})
+    start = CallStarted(business="mikes-plumbing", caller=CALLER, call_id="r1", forwarded_from=forwarded)
+    notice, greeting, end = ConversationMachine(recorded, FixedClock(NOW), seed=3).handle(start)
+    assert isinstance(notice, Say) and notice.text == LINES["recording_notice"][0] and not notice.interruptible
+    assert isinstance(greeting, Say) and greeting.interruptible and isinstance(end, EndOfTurn)
+    unrecorded = ConversationMachine(business, FixedClock(NOW), seed=3).handle(start)
+    assert [a.text for a in unrecorded if isinstance(a, Say)] == [greeting.text]  # the same greeting, no notice
+    engine = ConversationMachine(recorded, FixedClock(NOW), seed=3)
+    engine.handle(start)
+    assert engine.memory.last_prompt == greeting.text  # a re-prompt repeats the question, not the notice
+
+
+async def test_a_business_words_its_own_recording_notice(business: Business) -> None:
+    own = business.model_copy(
+        update={"record_calls": True, "recording_notice": "Calls are recorded for training.", "greeting": "Hi there!"}
+    )
+    actions = ConversationMachine(own, FixedClock(NOW)).handle(
+        CallStarted(business="mikes-plumbing", caller=CALLER, call_id="r2")
+    )
+    assert [a.text for a in actions if isinstance(a, Say)] == ["Calls are recorded for training.", "Hi there!"]
+    texted = ConversationMachine(own, FixedClock(NOW)).handle(
+        CallStarted(business="mikes-plumbing", caller=CALLER, call_id="r3", channel="sms")
+    )
+    assert not [a for a in texted if isinstance(a, Say)]  # a text thread is not a recorded call

@@ -316,7 +316,7 @@ def dashboard_app(
             twilio_auth_token=TEST_AUTH_TOKEN,
             twilio_api_url=twilio.url,
             _env_file=None,  # type: ignore[call-arg]
-            **settings_overrides,
+            **{"recordings_dir": folder / "recordings", **settings_overrides},
         )
         app = create_app(settings, clock=OffsetClock(now), components=components)
         with LiveServer(app) as server:

@@ -31,6 +31,8 @@ import websockets
 from silentpartner.voice.audio import FRAME_BYTES, silence_ulaw, split_frames, ulaw_rms
 from tests.support.twilio_signing import TEST_ACCOUNT_SID, signed_headers
 
+PAUSE_MS = 100  # frames this late on the stream clock follow a pause in sending, not a slow loop
+
 
 def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
@@ -261,6 +263,7 @@ class MediaSession:
         self.agent_audio = bytearray()  # every byte the agent sent
         self.played_audio = bytearray()  # what reached the caller's ear (not flushed by a clear)
         self.clears = 0
+        self.clear_times: list[float] = []  # when each `clear` arrived (monotonic)
         self.talked_over_agent = 0  # caller turns started while agent audio was playing
         self.marks_echoed: list[str] = []
         self.received: list[dict] = []
@@ -271,6 +274,8 @@ class MediaSession:
         self._reply_after = 0  # the agent's reply to the caller's last turn is media after this count
         self.close_code: int | None = None
         self.closed = asyncio.Event()
+        self.started_at: float | None = None  # when `start` was sent (monotonic): the stream clock's zero
+        self._next_timestamp_ms = 0
         self._buffer: deque[tuple[str, bytes | str]] = deque()
         self._buffer_changed = asyncio.Event()
         self._activity = asyncio.Event()  # anything arrived from the agent
@@ -290,6 +295,7 @@ class MediaSession:
         await self.ws.send(frame)
 
     async def start(self, parameters: dict[str, str]) -> None:
+        self.started_at = time.monotonic()
         await self.send_json(
             {
                 "event": "start",
@@ -306,6 +312,15 @@ class MediaSession:
             }
         )
 
+    def _stream_time_ms(self, frame: bytes) -> int:
+        """A frame's `media.timestamp`: its place on the stream's clock. Twilio's runs on whether or not the
+        caller speaks (it sends a frame every 20 ms); we send frames only while speaking, so after a pause the
+        clock jumps to the time elapsed (at `speed`), and while speaking it counts the frames, as Twilio's does."""
+        elapsed = int((time.monotonic() - (self.started_at or time.monotonic())) * 1000 * self.speed)
+        timestamp = elapsed if elapsed > self._next_timestamp_ms + PAUSE_MS else self._next_timestamp_ms
+        self._next_timestamp_ms = timestamp + len(frame) // 8  # 8 μ-law bytes a millisecond
+        return timestamp
+
     async def send_frame(self, frame: bytes) -> None:
         self.chunk += 1
         await self.send_json(
@@ -315,7 +330,7 @@ class MediaSession:
                 "media": {
                     "track": "inbound",
                     "chunk": str(self.chunk),
-                    "timestamp": str(self.chunk * 20),
+                    "timestamp": str(self._stream_time_ms(frame)),
                     "payload": base64.b64encode(frame).decode("ascii"),
                 },
                 "streamSid": self.stream_sid,
@@ -390,6 +405,7 @@ class MediaSession:
                     self._buffer.append(("mark", message["mark"]["name"]))
                 elif event == "clear":
                     self.clears += 1
+                    self.clear_times.append(time.monotonic())
                     marks = [item for kind, item in self._buffer if kind == "mark"]
                     self._buffer.clear()
                     for name in marks:
