@@ -402,6 +402,10 @@ class Business(BaseModel):
             return None
         return next((m for m in self.team if m.phone == number), None)
 
+    def is_own_number(self, number: str | None) -> bool:
+        """The owner's or a team member's phone: their calls are not customers' (no text-back, no owner note)."""
+        return self.is_owner(number) or self.staff(number) is not None
+
     def is_closed_on(self, day: date) -> bool:
         return day in self.closed_dates
 

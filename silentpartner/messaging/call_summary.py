@@ -113,7 +113,7 @@ async def send_call_summary(runtime: Runtime, call_sid: str) -> SendResult | Non
         log_event(log, "call_summary.unknown_call", logging.WARNING, sid=call_sid)
         return None
     business = runtime.businesses.by_slug(call.business)
-    if business is None or call.is_owner:
+    if business is None or call.is_owner or business.is_own_number(call.from_number):
         return None
     if call.outcome in SETTLED or call.booking_uid or call.message_for_owner:
         return None

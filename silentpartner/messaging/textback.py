@@ -32,7 +32,7 @@ async def send_textback(runtime: Runtime, call_sid: str) -> SendResult | None:
             log_event(log, "textback.unknown_call", logging.WARNING, sid=call_sid)
             return None
         business = runtime.businesses.by_slug(call.business)
-        if business is None or call.is_owner or not call.from_number:
+        if business is None or call.is_owner or business.is_own_number(call.from_number) or not call.from_number:
             return None
         if call.outcome in SETTLED or call.booking_uid or call.message_for_owner:
             return None

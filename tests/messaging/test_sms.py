@@ -183,6 +183,38 @@ async def test_a_call_that_booked_gets_no_text_back(local_bench: Bench) -> None:
     assert bench.twilio.messages == []
 
 
+async def test_a_team_members_call_that_came_to_nothing_gets_no_text_back_or_owner_note(local_bench: Bench) -> None:
+    """Dana ringing the line from her own phone and hanging up is not a missed customer."""
+    bench = local_bench
+    now = bench.clock.now()
+    dana = bench.business.member("Dana").phone
+    stranger = "+15035550144"
+
+    async def ended_calls(session) -> None:
+        for sid, number in (("CA" + "5" * 32, dana), ("CA" + "6" * 32, stranger)):
+            session.add(
+                CallRecord(
+                    sid=sid,
+                    business=bench.business.slug,
+                    from_number=number,
+                    status="completed",
+                    outcome="none",
+                    started_at=now - timedelta(seconds=20),
+                    ended_at=now,
+                )
+            )
+            for kind in ("textback", "call_summary"):
+                await jobs.enqueue(session, kind, {"call_sid": sid}, run_at=now, business=bench.business.slug, now=now)
+
+    await bench.db(ended_calls)
+    await bench.drain()
+    # The stranger is texted back and the owner hears about them; nothing goes to or about Dana.
+    assert [m.to for m in bench.twilio.messages].count(dana) == 0
+    assert len(bench.twilio.messages_to(stranger)) == 1
+    owner_notes = bench.twilio.messages_to(bench.business.owner_mobile)
+    assert len(owner_notes) == 1 and dana not in owner_notes[0].body
+
+
 async def test_booking_by_text_with_no_prior_booking(local_bench: Bench) -> None:
     """A number with no booking books by text through the conversation engine (embedded calendar)."""
     bench = local_bench
