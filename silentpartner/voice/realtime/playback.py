@@ -45,7 +45,7 @@ class PlaybackLedger:
         self._queued_until = max(now, self._queued_until) + ms / 1000
         item.sent_ms += ms
         self._next_mark += 1
-        name = str(self._next_mark)
+        name = f"r{self._next_mark}"  # "r": not the offline engine's marks ("m1", ...)
         self.marks[name] = (item_id, item.sent_ms)
         return name
 
