@@ -28,6 +28,7 @@ from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, S
 from silentpartner.voice.control import NoCallControl
 from silentpartner.voice.engines import engine_for
 from silentpartner.voice.recorder import CallRecorder
+from silentpartner.voice.recording import NOT_RECORDING
 from silentpartner.voice.warmup import call_control, speech_engine
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
     )
     # A browser-phone call has no Twilio leg to hang up or transfer, even when Twilio is configured.
     control = NoCallControl() if record.channel == "browser" else call_control(runtime)
-    tape = recording_files.tape_for(runtime, business, record, began=began)
+    tape = recording_files.tape_for(runtime, business, record, began=began) or NOT_RECORDING
 
     async def offline(opening: Say | None = None, recorder: CallRecorder | None = None) -> None:
         try:
