@@ -68,7 +68,7 @@ class PlaybackLedger:
         item = self.current
         if item is None or item.heard_at is None:
             return 0
-        return max(0, min(item.sent_ms, item.heard_ms + int((now - item.heard_at) * 1000)))
+        return max(0, min(item.sent_ms, item.heard_ms + round((now - item.heard_at) * 1000)))
 
     def barge_in(self, now: float) -> tuple[str, int] | None:
         """The caller spoke over the model: (item to truncate, audio_end_ms), or None when nothing of the
