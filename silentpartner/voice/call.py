@@ -244,20 +244,8 @@ class LiveCall:
             self.recorder.start()
             metrics.current().call_started()
             self.recorder.set(status="in-progress", speech_engine="offline")
-            await self._inputs.put(self._call_started())
+            await self._inputs.put(call_started(self.info))
         await self._bridge()
-
-    def _call_started(self) -> CallStarted:
-        return CallStarted(
-            business=self.info.business.slug,
-            caller=self.info.caller,
-            call_id=self.info.call_sid,
-            channel=self.info.channel,  # type: ignore[arg-type]
-            forwarded_from=self.info.forwarded_from,
-            is_owner=self.info.is_owner,
-            staff=self.info.staff,
-            known_customer=self.info.known_customer,
-        )
 
     async def _bridge(self) -> None:
         tasks = [
@@ -660,6 +648,20 @@ class LiveCall:
                 await self._keys(entry)
             self._sync_agent()
             await self._apply(self.floor.feed(now, Tick()))
+
+
+def call_started(info: CallInfo) -> CallStarted:
+    """The conversation's first event for a call."""
+    return CallStarted(
+        business=info.business.slug,
+        caller=info.caller,
+        call_id=info.call_sid,
+        channel=info.channel,  # type: ignore[arg-type]
+        forwarded_from=info.forwarded_from,
+        is_owner=info.is_owner,
+        staff=info.staff,
+        known_customer=info.known_customer,
+    )
 
 
 async def enqueue_sms(db: Database, clock: Clock, info: CallInfo, sms: SendSms) -> None:

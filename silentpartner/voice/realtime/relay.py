@@ -36,20 +36,21 @@ import orjson
 from silentpartner import metrics
 from silentpartner.clock import Clock
 from silentpartner.conversation.driver import ConversationDriver
-from silentpartner.conversation.events import CallEnded, CallerSaid, HangUp, KeysPressed, Say, SendSms, Transfer
+from silentpartner.conversation.events import CallerSaid, HangUp, KeysPressed, Say, SendSms, Transfer
 from silentpartner.logs import log_event
 from silentpartner.settings import Settings
 from silentpartner.store.db import Database
 from silentpartner.voice import records
-from silentpartner.voice.call import CallInfo, CallTiming, enqueue_sms, outcome_values
+from silentpartner.voice.call import CallInfo, CallTiming, call_started, enqueue_sms
 from silentpartner.voice.codec import BadMessage, Dtmf, MediaStreamCodec, Stopped
 from silentpartner.voice.dtmf import DtmfGatherer
 from silentpartner.voice.realtime import rotation, session_config
 from silentpartner.voice.realtime.connection import RealtimeClosed, RealtimeSession, RealtimeSessions
 from silentpartner.voice.realtime.playback import PlaybackLedger
+from silentpartner.voice.realtime.record import RealtimeRecord
+from silentpartner.voice.realtime.responses import Responses
 from silentpartner.voice.realtime.tools import RealtimeTools
 from silentpartner.voice.realtime.twilio_out import TwilioOut, is_base64
-from silentpartner.voice.realtime.usage import Usage
 from silentpartner.voice.recorder import CallRecorder
 from silentpartner.voice.recording import NOT_RECORDING, CallTape
 from silentpartner.voice.warm_transfer import owner_summary
@@ -103,7 +104,6 @@ class RealtimeCall:
         self.tape = tape or NOT_RECORDING
         self.now = monotonic
         self.model = sessions.model
-        self.prices = settings.realtime_prices.get(self.model)
         self.recorder = CallRecorder(
             db,
             info.call_sid,
@@ -125,7 +125,15 @@ class RealtimeCall:
             on_audio=self._audio_sent,
             decode=self.tape is not NOT_RECORDING,
         )
-        self.usage = Usage()
+        self.record = RealtimeRecord(
+            self.recorder,
+            driver,
+            db=db,
+            clock=clock,
+            info=info,
+            model=self.model,
+            prices=settings.realtime_prices.get(self.model),
+        )
         self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
         self.rt: RealtimeSession | None = None
         self.ended = asyncio.Event()
@@ -136,9 +144,7 @@ class RealtimeCall:
         self.bad_in_a_row = 0
         self._reader: asyncio.Task | None = None
         self._tasks: list[asyncio.Task] = []
-        self._active: str | None = None  # the response being produced
-        self._requested: dict[str, Any] | None = None  # a response.create sent, not yet seen as response.created
-        self._deferred: list[dict[str, Any]] = []  # response.create events waiting for the active one to end
+        self.responses = Responses(self._send)
         self._cancelled: set[str] = set()  # responses we cancelled: their late deltas are stale
         self._tool_task: asyncio.Task | None = None
         self._heard: dict[str, float] = {}  # caller items whose transcript is pending -> when they began
@@ -151,12 +157,6 @@ class RealtimeCall:
         self._responses_done = 0
         self._finish_deadline: float | None = None
         self._phase: dict[str, Any] | None = None  # the instructions and tools the session has now
-        self._outcome_seen: dict[str, Any] | None = None
-        self._details_seen: dict[str, Any] | None = None
-        self._record_closed = False
-        self._quiet = asyncio.Event()  # set whenever a response ends or a request is given up
-        self._say_next = False  # the next response speaks the engine's own lines (a read-back): not the model's
-        self._verbatim: set[str] = set()  # such responses
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -170,15 +170,16 @@ class RealtimeCall:
             return
         self.recorder.start()
         metrics.current().call_started()
-        self.recorder.set(status="in-progress", **self.usage.record_values(self.model, self.prices))
-        greeting = [a async for a in self.driver.handle(self._call_started())]
-        self._record_progress()
+        self.recorder.set(status="in-progress")
+        self.record.write_usage()
+        greeting = [a async for a in self.driver.handle(call_started(self.info))]
+        self.record.progress()
         try:
             await self.rt.send(session_config.session_update(self.info.business, self.model, self.machine))
             self._phase = session_config.phase_config(self.machine)
             lines = " ".join(a.text for a in greeting if isinstance(a, Say) and a.text.strip())
             if lines:
-                await self._respond(session_config.say_verbatim(lines))
+                await self.responses.ask(session_config.say_verbatim(lines))
         except RealtimeClosed:
             self.dropped.set()
         self._reader = asyncio.create_task(self._realtime_loop(self.rt), name="realtime.reader")
@@ -197,20 +198,6 @@ class RealtimeCall:
             await self._go_offline(Say(FALLBACK_LINE))
             return
         await self._finish_call()
-
-    def _call_started(self):
-        from silentpartner.conversation.events import CallStarted
-
-        return CallStarted(
-            business=self.info.business.slug,
-            caller=self.info.caller,
-            call_id=self.info.call_sid,
-            channel=self.info.channel,  # type: ignore[arg-type]
-            forwarded_from=self.info.forwarded_from,
-            is_owner=self.info.is_owner,
-            staff=self.info.staff,
-            known_customer=self.info.known_customer,
-        )
 
     async def _guard(self, loop: Awaitable[None]) -> None:
         try:
@@ -298,7 +285,7 @@ class RealtimeCall:
             "content": [{"type": "input_text", "text": f"(the caller typed on the keypad: {digits})"}],
         }
         await self._send({"type": "conversation.item.create", "item": item})
-        await self._respond({"type": "response.create"})
+        await self.responses.ask({"type": "response.create"})
 
     async def _send(self, event: dict[str, Any]) -> None:
         rt = self.rt
@@ -314,7 +301,7 @@ class RealtimeCall:
         if not self.dropped.is_set() and not self.ended.is_set():
             log_event(log, "realtime.dropped", logging.WARNING, why=why)
             self.dropped.set()
-            self._quiet.set()
+            self.responses.wake()
 
     # -- Realtime -> Twilio -----------------------------------------------------------------------------
 
@@ -366,11 +353,7 @@ class RealtimeCall:
             self._agent_said(event.get("item_id"), event.get("transcript"))
         elif kind == "response.created":
             response = event.get("response") or {}
-            self._active = str(response.get("id") or "response")
-            if self._say_next and self._requested is not None:
-                self._verbatim.add(self._active)
-                self._say_next = False
-            self._requested = None
+            self.responses.created(str(response.get("id") or "response"))
         elif kind == "response.done":
             await self._response_done(event.get("response") or {})
         elif kind == "error":
@@ -391,7 +374,7 @@ class RealtimeCall:
     async def _barge_in(self) -> None:
         now = self.now()
         cut = self.ledger.barge_in(now)
-        active = self._active
+        active = self.responses.active
         if cut is None and active is None:
             return
         self.barge_ins += 1
@@ -439,7 +422,7 @@ class RealtimeCall:
         # The machine reads the caller's own words: a yes to a read-back is judged here, in code.
         async for _ in self.driver.handle(CallerSaid(text=text)):
             pass
-        self._record_progress()
+        self.record.progress()
 
     def _agent_said(self, item: Any, transcript: Any) -> None:
         text = transcript.strip()[:4000] if isinstance(transcript, str) else ""
@@ -453,40 +436,24 @@ class RealtimeCall:
 
     # -- responses and tools --------------------------------------------------------------------------
 
-    async def _respond(self, create: dict[str, Any]) -> None:
-        """Ask for a response, or queue the request until the active one has finished."""
-        if self._active is not None or self._requested is not None or self._tool_running:
-            self._deferred.append(create)
-            return
-        self._requested = create
-        await self._send(create)
-
-    @property
-    def _tool_running(self) -> bool:
-        return self._tool_task is not None and not self._tool_task.done()
-
     async def _response_done(self, response: dict[str, Any]) -> None:
-        response_id = self._active
-        self._active = None
-        self._requested = None
-        self._quiet.set()
+        _, verbatim = self.responses.done()
         self._responses_done += 1
-        self.usage.add(response.get("usage"))
-        self._write_usage()
+        self.record.add_usage(response.get("usage"))
         status = response.get("status")
         calls = [o for o in response.get("output") or [] if isinstance(o, dict) and o.get("type") == "function_call"]
         if calls and status == "completed":
             done = [c for c in calls if c.get("status") == "completed"]
+            self.responses.held = True
             self._tool_task = asyncio.create_task(self._run_tools(done), name="realtime.tools")
         elif calls:
             log_event(log, "realtime.calls_discarded", status=status, calls=len(calls))
-        elif status == "completed" and response_id not in self._verbatim:
+        elif status == "completed" and not verbatim:
             # The model spoke its own words after any read-back: a yes now answers them, not the read-back (as
             # with the chat brain), so booking needs a new read-back.
             memory = self.machine.memory
             memory.readback_for, memory.readback_yes = None, False
-        if self._deferred and not self._tool_running:
-            await self._respond(self._deferred.pop(0))
+        await self.responses.flush()
 
     async def _run_tools(self, calls: list[dict[str, Any]]) -> None:
         try:
@@ -498,7 +465,9 @@ class RealtimeCall:
         finally:
             self._tool_task = None
             if not self.dropped.is_set() and not self.ended.is_set():
-                await self._respond(self._deferred.pop(0) if self._deferred else {"type": "response.create"})
+                await self.responses.release({"type": "response.create"})
+            else:
+                self.responses.held = False
 
     async def _run_tools_now(self, calls: list[dict[str, Any]]) -> None:
         try:  # the caller's last words first: the machine judges their yes before anything is booked
@@ -508,24 +477,21 @@ class RealtimeCall:
             log_event(log, "realtime.transcript_late", pending=len(self._heard))
         work = asyncio.ensure_future(self._call_tools(calls))
         done, _ = await asyncio.wait({work}, timeout=self.filler_after)
-        if not done and self._active is None:
-            self._requested = {"filler": True}
-            await self._send(session_config.filler(self.machine.line("filler")))
-        self._say_next = await work
+        if not done:
+            await self.responses.filler(session_config.filler(self.machine.line("filler")))
+        self.responses.say_next = await work
         phase = session_config.phase_config(self.machine)
         if phase != self._phase:
             self._phase = phase
             await self._send({"type": "session.update", "session": {"type": "realtime", **phase}})
-        self._record_progress()
+        self.record.progress()
         # The answer waits for a filler still playing (one response at a time).
         try:
             async with asyncio.timeout(self.timing.playout_timeout_s):
-                while (self._active is not None or self._requested is not None) and not self.dropped.is_set():
-                    self._quiet.clear()
-                    await self._quiet.wait()
+                await self.responses.until_idle(self.dropped)
         except TimeoutError:
             log_event(log, "realtime.response_stuck", logging.WARNING)
-            self._active = self._requested = None
+            self.responses.reset()
         if self._finish is not None:
             self._finish_after = self._responses_done + 1  # after the answer asked for next
 
@@ -561,11 +527,8 @@ class RealtimeCall:
             kind=str(error.get("type"))[:64],
             message=str(error.get("message"))[:200],
         )
-        if code == ALREADY_ACTIVE and self._requested is not None:
-            if "filler" not in self._requested:
-                self._deferred.insert(0, self._requested)  # the server started one of its own: ours comes after
-            self._requested = None
-            self._quiet.set()
+        if code == ALREADY_ACTIVE:
+            self.responses.refused()  # the server started one of its own: ours comes after
         elif code == "session_expired":
             await self._rotate()
         elif code in SESSION_GONE:
@@ -581,7 +544,7 @@ class RealtimeCall:
             if digits:
                 await self._keys(digits)
             rt = self.rt
-            quiet = self._active is None and self._requested is None and not self._tool_running
+            quiet = self.responses.idle and not self.responses.held
             if rt is not None and rotation.rotation_due(
                 rt.opened_at, now, self.settings.realtime_rotate_after_seconds, quiet=quiet
             ):
@@ -601,7 +564,7 @@ class RealtimeCall:
                 old.opened_at = self.now()  # try again later rather than every tick
             return
         self.rt = new
-        self._active = self._requested = None
+        self.responses.reset()
         self._phase = session_config.phase_config(self.machine)
         if self._reader is not None:
             self._reader.cancel()
@@ -614,7 +577,7 @@ class RealtimeCall:
     async def _finish_when_played(self, now: float) -> None:
         if self._finish_deadline is None:
             self._finish_deadline = now + self.timing.playout_timeout_s
-        if (self.ledger.playing or not self.out.idle or self._active is not None) and now < self._finish_deadline:
+        if (self.ledger.playing or not self.out.idle or not self.responses.idle) and now < self._finish_deadline:
             return
         action, self._finish = self._finish, None
         if isinstance(action, Transfer):
@@ -629,67 +592,14 @@ class RealtimeCall:
                 self._end("transferred")
             return
         reason = f"hangup:{(action.reason if action else '') or 'done'}"
-        await self._close_record(reason)
+        await self.record.close(reason)
         if self.control.available:
             await self.control.hang_up(self.info.call_sid)
         await self.transport.close(1000)
         self._end(reason)
 
-    # -- the record ---------------------------------------------------------------------------------
-
-    def _record_progress(self) -> None:
-        details = self.driver.caller_details()
-        if details != self._details_seen:
-            self._details_seen = details
-            self.recorder.set(details=details)
-        outcome = self.driver.outcome
-        values = outcome.as_dict() if hasattr(outcome, "as_dict") else dict(outcome)
-        if values and values != self._outcome_seen:
-            self._outcome_seen = values
-            self.recorder.set(**outcome_values(values))
-
-    def _write_usage(self) -> None:
-        self.recorder.set(**self.usage.record_values(self.model, self.prices))
-
-    async def _close_record(self, reason: str) -> None:
-        if self._record_closed:
-            return
-        self._record_closed = True
-        self._record_progress()
-        self._write_usage()
-        now = self.clock.now()
-        transferred = self.end_reason == "transferred"
-        self.recorder.set(
-            status="transferred" if transferred else "completed",
-            ended_at=now,
-            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
-            end_reason=reason[:64],
-        )
-        await self.recorder.flush()
-        try:
-            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
-        except Exception:
-            log.exception("call.settle_failed")
-
     async def _finish_call(self) -> None:
-        try:
-            async for _ in self.driver.handle(CallEnded(reason=self.end_reason or "hangup")):
-                pass
-        except Exception:
-            log.exception("call.driver_end_failed")
-        await self._close_record(self.end_reason or "hangup")
-        await self.recorder.close()
-        metrics.current().call_ended(self.info.business.slug, (self._outcome_seen or {}).get("action"))
-        log_event(
-            log,
-            "call.ended",
-            engine="realtime",
-            reason=self.end_reason,
-            outcome=(self._outcome_seen or {}).get("action"),
-            rotations=self.rotations,
-            barge_ins=self.barge_ins,
-            cost_usd=self.usage.cost(self.prices),
-        )
+        await self.record.finish(self.end_reason or "hangup", rotations=self.rotations, barge_ins=self.barge_ins)
 
     async def _offline_from_start(self) -> None:
         """No session could be opened: the whole call on the offline engine, greeting and all."""
@@ -704,8 +614,8 @@ class RealtimeCall:
     async def _go_offline(self, opening: Say | None) -> None:
         """The rest of the call on the offline engine: the same socket, conversation and record."""
         log_event(log, "realtime.fallback", has_opening=opening is not None)
-        self._write_usage()
-        self.recorder.set(speech_engine="realtime+offline" if self.usage.audio_out else "offline")
+        self.record.write_usage()
+        self.recorder.set(speech_engine="realtime+offline" if self.record.usage.audio_out else "offline")
         if self.ledger.playing and self.codec.stream_sid:
             await self.transport.send(self.out.clear_frame())  # what the model was saying is cut off
             self.codec.adopt_flushed_marks(list(self.ledger.marks))

@@ -17,6 +17,7 @@ from silentpartner.voice.engines import engine_for
 from silentpartner.voice.realtime import rotation, session_config
 from silentpartner.voice.realtime.doctor import check_realtime
 from silentpartner.voice.realtime.playback import PlaybackLedger
+from silentpartner.voice.realtime.responses import Responses
 from silentpartner.voice.realtime.twilio_out import base64_bytes, is_base64
 from silentpartner.voice.realtime.usage import Usage
 from tests.conftest import PINNED_NOW
@@ -168,3 +169,35 @@ async def test_doctor_says_in_one_line_that_realtime_without_a_key_falls_back() 
     findings = await _doctor(Settings(_env_file=None), Businesses([wants]))  # type: ignore[call-arg]
     assert len(findings) == 1 and findings[0].level == "warn"
     assert "OPENAI_API_KEY is not set: calls use the offline engine" in findings[0].message
+
+
+async def test_one_response_at_a_time() -> None:
+    sent: list[dict] = []
+
+    async def send(event: dict) -> None:
+        sent.append(event)
+
+    gate = Responses(send)
+    await gate.ask({"type": "response.create", "n": 1})
+    await gate.ask({"type": "response.create", "n": 2})  # the first is not even created yet: this one waits
+    assert [e["n"] for e in sent] == [1]
+    gate.refused()  # the server had started one of its own: ours waits behind it
+    gate.created("resp_server")
+    await gate.flush()
+    assert len(sent) == 1
+    assert gate.done() == ("resp_server", False)
+    await gate.flush()
+    assert [e["n"] for e in sent] == [1, 1]  # ours again, first in line
+    gate.created("resp_1")
+    gate.done()
+    gate.held = True  # tools run: a request made now goes after their answer
+    await gate.flush()
+    assert [e["n"] for e in sent] == [1, 1]
+    assert await gate.filler({"type": "response.create", "filler": True})  # a filler may speak meanwhile
+    gate.created("resp_filler")
+    gate.done()
+    gate.say_next = True
+    await gate.release({"type": "response.create", "n": 3})
+    assert sent[-1]["n"] == 2  # what waited goes first
+    gate.created("resp_2")
+    assert gate.done() == ("resp_2", True)  # the response after say_next speaks the engine's lines
