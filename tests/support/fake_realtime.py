@@ -84,6 +84,7 @@ class FakeSession:
         default_factory=lambda: {"audio_in": 0, "text_in": 0, "audio_out": 0, "text_out": 0}
     )
     active: str | None = None
+    gone: threading.Event = field(default_factory=threading.Event)  # the socket closed, either side
     _cancel: asyncio.Event = field(default_factory=asyncio.Event)
     _requests: asyncio.Queue = field(default_factory=asyncio.Queue)
     _turns: asyncio.Queue = field(default_factory=asyncio.Queue)
@@ -409,6 +410,12 @@ class FakeRealtime:
         self._thread = threading.Thread(target=self._run, name="fake-realtime", daemon=True)
         self.port = 0
         self.session_opened = threading.Event()
+        self._opened = threading.Condition()
+
+    def wait_sessions(self, count: int, within: float = 10.0) -> bool:
+        """Blocking (call it in a thread): until `count` sessions have been opened."""
+        with self._opened:
+            return self._opened.wait_for(lambda: len(self.sessions) >= count, within)
 
     @property
     def url(self) -> str:
@@ -459,7 +466,9 @@ class FakeRealtime:
     async def _session(self, ws: ServerConnection) -> None:
         model = parse_qs(urlsplit(ws.request.path).query)["model"][0]
         session = FakeSession(self, ws, model)
-        self.sessions.append(session)
+        with self._opened:
+            self.sessions.append(session)
+            self._opened.notify_all()
         if "OpenAI-Beta" in ws.request.headers:
             await session.error(
                 "beta_api_shape_disabled",
@@ -478,6 +487,7 @@ class FakeRealtime:
         except ConnectionClosed:
             pass
         finally:
+            session.gone.set()
             brain.cancel()
             await asyncio.gather(brain, return_exceptions=True)
 

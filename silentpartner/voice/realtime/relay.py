@@ -143,6 +143,7 @@ class RealtimeCall:
         self.barge_ins = 0
         self.bad_in_a_row = 0
         self._reader: asyncio.Task | None = None
+        self._rotation: asyncio.Task | None = None
         self._tasks: list[asyncio.Task] = []
         self.responses = Responses(self._send)
         self._cancelled: set[str] = set()  # responses we cancelled: their late deltas are stale
@@ -209,7 +210,7 @@ class RealtimeCall:
             self._end("error")
 
     async def _stop_tasks(self, extra: list[asyncio.Task]) -> None:
-        tasks = [*self._tasks, *extra, *(t for t in (self._reader,) if t is not None)]
+        tasks = [*self._tasks, *extra, *(t for t in (self._reader, self._rotation) if t is not None)]
         if self._tool_task is not None and not self._tool_task.done():
             # A booking being written finishes rather than being cut mid-transaction.
             await asyncio.wait({self._tool_task}, timeout=10.0)
@@ -306,7 +307,7 @@ class RealtimeCall:
     # -- Realtime -> Twilio -----------------------------------------------------------------------------
 
     async def _realtime_loop(self, rt: RealtimeSession) -> None:
-        while True:
+        while rt is self.rt:  # a rotated-out session's reader stops here
             try:
                 event = await rt.receive()
             except RealtimeClosed as exc:
@@ -419,6 +420,8 @@ class RealtimeCall:
         if not text:
             return
         self.recorder.line("caller", text, began)
+        # Its transcript may come after the model's answer: keep the record in the order things were said.
+        self.recorder.transcript.sort(key=lambda entry: entry["t"])
         # The machine reads the caller's own words: a yes to a read-back is judged here, in code.
         async for _ in self.driver.handle(CallerSaid(text=text)):
             pass
@@ -530,7 +533,8 @@ class RealtimeCall:
         if code == ALREADY_ACTIVE:
             self.responses.refused()  # the server started one of its own: ours comes after
         elif code == "session_expired":
-            await self._rotate()
+            # Not from inside this reader, which the rotation replaces.
+            self._rotation = asyncio.create_task(self._rotate(), name="realtime.rotate")
         elif code in SESSION_GONE:
             self._dropped(code)
 
@@ -566,9 +570,10 @@ class RealtimeCall:
         self.rt = new
         self.responses.reset()
         self._phase = session_config.phase_config(self.machine)
-        if self._reader is not None:
-            self._reader.cancel()
+        old_reader = self._reader
         self._reader = asyncio.create_task(self._realtime_loop(new), name="realtime.reader")
+        if old_reader is not None and old_reader is not asyncio.current_task():
+            old_reader.cancel()
         self.rotations += 1
         log_event(log, "realtime.rotated", rotations=self.rotations)
         if old is not None:

@@ -304,19 +304,41 @@ async def test_a_long_call_moves_to_a_fresh_session_with_the_conversation_so_far
         placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
         async with app.sim.connect(placed) as call:
             await talk(call, 1)
-            await asyncio.wait_for(asyncio.to_thread(_wait_sessions, rt.model, 2), 10)
+            assert await asyncio.to_thread(rt.model.wait_sessions, 2)
             await caller_speaks(call)
             await call.agent_finished_turn(quiet=0.3)
         first, second = rt.model.sessions[:2]
         handed = second.updates[0]["instructions"]
         assert "Caller: Hi, this is Jordan Smith." in handed and "do not greet again" in handed
-        assert first.ws.close_code is not None  # the old session was closed
+        assert await asyncio.to_thread(first.gone.wait, 5)  # the old session was closed
         record = await app.call_record(placed.call_sid)
         assert "Still here. What can I do for you?" in [e["text"] for e in record.transcript]
 
 
-def _wait_sessions(model, count: int) -> None:
-    import time
+async def test_the_agent_greets_first_on_the_session_opened_at_the_ring(sqlite_url: str) -> None:
+    async def brain(s: FakeSession) -> None:
+        await greet(s)
 
-    while len(model.sessions) < count:
-        time.sleep(0.02)
+    with realtime_app(sqlite_url, brain, connect_delay=0.2) as rt:
+        app = rt.app
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        # The session opens while Twilio is still fetching the TwiML and connecting the stream.
+        assert await asyncio.to_thread(rt.model.session_opened.wait, 5)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            assert call.media_count > 0 and call.marks_echoed  # audio, each message followed by a mark
+        [session] = rt.model.sessions
+        assert session.updates[0]["type"] == "realtime"
+        assert rt.model.refused == []  # Bearer key, GA path, no beta header
+
+
+async def test_a_prewarmed_session_nobody_claims_is_closed(sqlite_url: str) -> None:
+    async def brain(s: FakeSession) -> None:
+        await asyncio.sleep(30)
+
+    with realtime_app(sqlite_url, brain, realtime_prewarm_seconds=0.3) as rt:
+        placed = await rt.app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        assert placed.stream_url is not None
+        assert await asyncio.to_thread(rt.model.session_opened.wait, 5)
+        [session] = rt.model.sessions
+        assert await asyncio.to_thread(session.gone.wait, 5)  # the stream never came: closed
