@@ -49,8 +49,11 @@ def engine_for(settings: Settings, business: Business) -> tuple[EngineName, str]
     """Which engine answers this business's calls, and why (one line, for logs and `doctor`).
 
     A business that asks for realtime without OPENAI_API_KEY gets offline: a missing secret fails closed
-    to the engine that needs none."""
+    to the engine that needs none. CALL_BRAIN=chat asks for the chat model on calls, which speaks through the
+    offline engine, so it is the default then."""
     keyed = bool(settings.secret("openai_api_key"))
+    if business.speech is None and settings.call_brain == "chat":
+        return "offline", "CALL_BRAIN=chat: the chat model answers calls, with offline speech"
     wanted = business.speech or ("realtime" if keyed else "offline")
     if wanted == "realtime" and not keyed:
         return "offline", "speech = 'realtime' but OPENAI_API_KEY is not set: calls use the offline engine"

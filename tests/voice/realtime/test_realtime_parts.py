@@ -96,6 +96,9 @@ def test_engine_choice_per_business_and_the_missing_key() -> None:
     wants = business.model_copy(update={"speech": "realtime"})
     engine, why = engine_for(bare, wants)
     assert engine == "offline" and "OPENAI_API_KEY" in why
+    chat = Settings(openai_api_key="sk-x", call_brain="chat", _env_file=None)  # type: ignore[call-arg]
+    assert engine_for(chat, business)[0] == "offline"  # the chat model speaks through the offline engine
+    assert engine_for(chat, wants)[0] == "realtime"  # unless the business asks for realtime
 
 
 def test_session_update_is_the_ga_shape_with_the_phase_tools() -> None:
