@@ -45,6 +45,7 @@ STAMP = struct.Struct("<qI")  # send time (ns, monotonic), call number
 TARGET_P99_MS = 20.0
 BUSINESS_NUMBER = "+15035550100"
 APP_CORE = 0
+WS_IMPL = os.environ.get("BENCH_WS", "websockets-sansio")  # uvicorn's websocket implementation
 
 
 # -- the local Realtime server (its own process: python bench/relay.py --serve-realtime) ----------------
@@ -164,7 +165,9 @@ def cores() -> tuple[set[int] | None, set[int] | None]:
 class Processes:
     """The app and the local Realtime server, started and stopped together."""
 
-    def __init__(self, workdir: str, *, connect_delay: float = 0.0, prewarm: bool = True, pin: bool = True) -> None:
+    def __init__(
+        self, workdir: str, *, connect_delay: float = 0.0, prewarm: bool = True, pin: bool = True, ws: str = WS_IMPL
+    ) -> None:
         app_core, other = cores() if pin else (None, None)
         if other:
             os.sched_setaffinity(0, other)
@@ -194,7 +197,7 @@ class Processes:
         )
         command = [sys.executable, "-m", "uvicorn", "--factory", "relay:app_factory", "--app-dir", str(here.parent)]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+        command += ["--loop", "uvloop", "--http", "httptools", "--ws", ws]
         pin_app = (lambda: os.sched_setaffinity(0, app_core)) if app_core else None
         self.app = subprocess.Popen(command, env=env, cwd=workdir, preexec_fn=pin_app)
         self.pinned = app_core is not None

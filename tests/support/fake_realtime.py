@@ -483,6 +483,9 @@ class FakeRealtime:
         brain = asyncio.create_task(self._think(session))
         try:
             async for raw in ws:
+                if isinstance(raw, bytes):  # the API speaks JSON in text frames
+                    await session.error("invalid_value", "expected a JSON text frame")
+                    continue
                 await session.handle(json.loads(raw))
         except ConnectionClosed:
             pass

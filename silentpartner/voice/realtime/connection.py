@@ -2,8 +2,8 @@
 
 `AsyncOpenAI(websocket_base_url=OPENAI_REALTIME_URL).realtime.connect(model=...)`: the SDK appends
 `/realtime?model=` and sends the key as a Bearer token, with no `OpenAI-Beta` header (that selects the
-retired beta). Events cross as raw JSON (`send_raw`, `recv_bytes`, orjson): a call sends fifty audio
-appends a second, and the SDK's typed send path costs more than the relay itself.
+retired beta). Events cross as raw JSON text frames (`send_raw`, `recv_bytes`, orjson): a call sends fifty
+audio appends a second, and the SDK's typed send path costs more than the relay itself.
 
 Prewarm: the voice webhook starts opening the call's session (`prewarm(call_sid)`) while Twilio is still
 fetching the TwiML and opening the media stream, so the greeting can be asked for as soon as the stream
@@ -46,7 +46,7 @@ class RealtimeSession:
         if self.closed:
             raise RealtimeClosed("session closed")
         try:
-            await self._connection.send_raw(orjson.dumps(event))
+            await self._connection.send_raw(orjson.dumps(event).decode())  # a text frame, as the API expects
         except Exception as exc:
             self.closed = True
             raise RealtimeClosed(repr(exc)) from exc

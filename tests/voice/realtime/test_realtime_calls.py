@@ -260,6 +260,26 @@ _speech_ok, _speech_why = OfflineSpeech.available()
 
 @pytest.mark.speech
 @pytest.mark.skipif(not _speech_ok, reason=f"offline speech unavailable: {_speech_why}")
+async def test_a_refused_realtime_session_answers_the_call_offline(sqlite_url: str) -> None:
+    async def brain(s: FakeSession) -> None:
+        raise AssertionError("no session should open with a refused key")
+
+    with realtime_app(sqlite_url, brain, openai_api_key="sk-revoked") as rt:
+        app = rt.app
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3, within=60)  # the offline engine's greeting
+            assert call.agent_rms() > 300 and not call.closed.is_set()
+            await call.stop()
+            await call.wait_closed()
+        assert rt.model.sessions == [] and "bad key" in rt.model.refused
+        record = await app.call_record(placed.call_sid)
+        assert record.speech_engine == "offline"
+        assert record.transcript[0]["role"] == "agent"
+
+
+@pytest.mark.speech
+@pytest.mark.skipif(not _speech_ok, reason=f"offline speech unavailable: {_speech_why}")
 async def test_a_dropped_realtime_socket_goes_on_offline(sqlite_url: str) -> None:
     async def brain(s: FakeSession) -> None:
         await greet(s)
@@ -318,8 +338,11 @@ async def test_a_long_call_moves_to_a_fresh_session_with_the_conversation_so_far
 async def test_the_agent_greets_first_on_the_session_opened_at_the_ring(sqlite_url: str) -> None:
     async def brain(s: FakeSession) -> None:
         await greet(s)
+        await s.error("invalid_value", "Invalid value: 'x'")  # most errors are recoverable: the call goes on
+        await s.caller_turn()
+        await s.speak("Sure, I can help with that.")
 
-    with realtime_app(sqlite_url, brain, connect_delay=0.2) as rt:
+    with realtime_app(sqlite_url, brain, transcripts=["My water heater is broken."], connect_delay=0.2) as rt:
         app = rt.app
         placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
         # The session opens while Twilio is still fetching the TwiML and connecting the stream.
@@ -327,6 +350,9 @@ async def test_the_agent_greets_first_on_the_session_opened_at_the_ring(sqlite_u
         async with app.sim.connect(placed) as call:
             await call.agent_finished_turn(quiet=0.3)
             assert call.media_count > 0 and call.marks_echoed  # audio, each message followed by a mark
+            greeting = call.media_count
+            await talk(call, 1)
+            assert call.media_count > greeting and not call.closed.is_set()
         [session] = rt.model.sessions
         assert session.updates[0]["type"] == "realtime"
         assert rt.model.refused == []  # Bearer key, GA path, no beta header
