@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,12 +14,13 @@ from sqlalchemy import select
 from silentpartner.business import demo_businesses
 from silentpartner.calendar.local import LocalCalendar
 from silentpartner.calendar.port import BookingRequest
-from silentpartner.clock import FixedClock
+from silentpartner.clock import FixedClock, OffsetClock
 from silentpartner.settings import DEFAULT_REALTIME_PRICES
 from silentpartner.store.models import BookingRecord
 from silentpartner.voice.realtime.relay import FALLBACK_LINE
 from silentpartner.voice.speech import OfflineSpeech
 from tests.conftest import PINNED_NOW
+from tests.support.fake_calcom import EventType, FakeCalcom
 from tests.support.fake_realtime import FakeSession
 from tests.voice.realtime.realtime_app import caller_speaks, realtime_app
 from tests.voice.voice_app import BUSINESS_NUMBER, CALLER
@@ -368,3 +370,66 @@ async def test_a_prewarmed_session_nobody_claims_is_closed(sqlite_url: str) -> N
         assert await asyncio.to_thread(rt.model.session_opened.wait, 5)
         [session] = rt.model.sessions
         assert await asyncio.to_thread(session.gone.wait, 5)  # the stream never came: closed
+
+
+async def test_a_slow_tool_gets_a_spoken_filler_before_its_answer(sqlite_url: str, tmp_path: Path) -> None:
+    requests: list[dict] = []
+
+    async def brain(s: FakeSession) -> None:
+        await greet(s)
+        await s.caller_turn()
+        assert await s.call("my_appointments", {"purpose": "lookup"}) == "completed"
+        filler = await s.requested()  # the calendar is slow: something is said meanwhile
+        requests.append(filler)
+        await s.speak(filler["instructions"].split(": ", 1)[1])
+        output = await s.output()
+        assert output.get("bookings") == []
+        requests.append(await s.requested())
+        await s.speak("I don't see any appointments under this number.")
+
+    (tmp_path / "businesses.toml").write_text(CALCOM_BUSINESS)
+    fake = FakeCalcom(now=OffsetClock(PINNED_NOW).now, api_keys=(CALCOM_KEY,), latency_seconds=1.5)
+    fake.add_event_type(EventType(101, "service-call", "Service call", 60, requires_email=False))
+    with (
+        fake.running(),
+        realtime_app(
+            sqlite_url,
+            brain,
+            transcripts=["Do I have anything booked?"],
+            businesses_file=tmp_path / "businesses.toml",
+            calcom_api_key=CALCOM_KEY,
+            calcom_api_url=fake.url,
+        ) as rt,
+    ):
+        app = rt.app
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await talk(call, 1)
+            await call.agent_finished_turn(quiet=0.5)
+    filler, answer = requests
+    assert filler["conversation"] == "none" and filler["tool_choice"] == "none"  # out of band, no tools
+    assert "conversation" not in answer  # the answer is in the conversation, after the function output
+    assert rt.model.sessions[0].errors_sent == []  # never two responses at once
+
+
+CALCOM_KEY = "cal_test_key"
+CALCOM_BUSINESS = """
+[[business]]
+slug = "mikes-plumbing"
+name = "Mike's Plumbing"
+timezone = "America/Los_Angeles"
+numbers = ["+15035550100"]
+owner_mobile = "+15035550199"
+calendar = "calcom"
+
+[business.hours]
+mon = ["08:00-17:00"]
+tue = ["08:00-17:00"]
+wed = ["08:00-17:00"]
+
+[[business.services]]
+slug = "service-call"
+name = "service call"
+duration_minutes = 60
+calcom_event_type_id = 101
+"""
