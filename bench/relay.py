@@ -169,6 +169,7 @@ class Processes:
         self, workdir: str, *, connect_delay: float = 0.0, prewarm: bool = True, pin: bool = True, ws: str = WS_IMPL
     ) -> None:
         app_core, other = cores() if pin else (None, None)
+        self._affinity = os.sched_getaffinity(0)  # given back at stop(): a runner goes on to other benches
         if other:
             os.sched_setaffinity(0, other)
         port_file = Path(workdir) / "realtime.port"
@@ -179,6 +180,8 @@ class Processes:
         deadline = time.monotonic() + 20
         while not port_file.exists() or not port_file.read_text():
             if time.monotonic() > deadline or self.realtime.poll() is not None:
+                self.realtime.kill()
+                os.sched_setaffinity(0, self._affinity)
                 raise RuntimeError("the local Realtime server did not start")
             time.sleep(0.05)  # another process: there is nothing to await
         self.realtime_port = int(port_file.read_text())
@@ -233,6 +236,7 @@ class Processes:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        os.sched_setaffinity(0, self._affinity)
 
 
 # -- the Twilio side ------------------------------------------------------------------------------------------
