@@ -121,8 +121,11 @@ class FakeSession:
     def tool_names(self) -> list[str]:
         return [tool["name"] for tool in self.config.get("tools", [])]
 
-    async def speak(self, text: str, *, ms: int | None = None, delta_ms: int = 150, pace: float = 0.01) -> str:
-        """One response saying `text`: audio deltas of `delta_ms`, `pace` seconds apart. Returns its status."""
+    async def speak(
+        self, text: str, *, ms: int | None = None, delta_ms: int = 150, pace: float = 0.01, overrun: int = 0
+    ) -> str:
+        """One response saying `text`: audio deltas of `delta_ms`, `pace` seconds apart. Returns its status.
+        `overrun`: deltas already in flight when the response is cancelled, which still arrive after it."""
         ms = ms or max(400, 60 * len(text.split()))
         response_id, item = await self._begin_response("message")
         await self.send(
@@ -134,7 +137,10 @@ class FakeSession:
             }
         )
         sent = 0
-        while sent < ms and not self._cancel.is_set():
+        late = overrun
+        while sent < ms and (not self._cancel.is_set() or late > 0):
+            if self._cancel.is_set():
+                late -= 1
             chunk = min(delta_ms, ms - sent)
             await self.send(
                 {

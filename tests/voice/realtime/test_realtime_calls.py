@@ -210,6 +210,33 @@ async def test_barge_in_clears_twilio_and_truncates_to_what_was_heard(sqlite_url
         assert greeting.get("interrupted") is True
 
 
+async def test_deltas_still_in_flight_after_a_barge_in_never_reach_the_caller(sqlite_url: str) -> None:
+    async def brain(s: FakeSession) -> None:
+        await s.requested()
+        # Still streaming when the caller talks over it; three deltas were already on their way.
+        status = await s.speak("A long greeting. " * 10, ms=6000, pace=0.1, overrun=3)
+        assert status == "cancelled"
+        await s.caller_turn()
+        await s.speak("Sorry, go ahead.")
+
+    with realtime_app(sqlite_url, brain, transcripts=["Hi, quick question."]) as rt:
+        app = rt.app
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        app.sim.speed = 1.0
+        async with app.sim.connect(placed) as call:
+            await call.agent_starts_speaking()
+            await asyncio.sleep(0.5)
+            await caller_speaks(call)
+            await call.agent_finished_turn(quiet=0.3)
+            clear_at = call.clear_times[0]
+            _, speech_end = call.caller_spans[-1]
+            assert call.agent_media_between(clear_at, speech_end) == 0  # the stale deltas were dropped
+        session = rt.model.sessions[0]
+        [truncate] = session.truncates
+        assert truncate["audio_end_ms"] <= session.items[truncate["item_id"]].audio_ms
+        assert "invalid_value" not in session.errors_sent
+
+
 async def test_prompt_injection_gets_nowhere(sqlite_url: str) -> None:
     refusals: list[str] = []
 
