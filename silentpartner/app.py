@@ -32,6 +32,7 @@ def default_components() -> list[Component]:
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.dashboard.component import DashboardComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.voice.realtime.connection import RealtimeComponent
     from silentpartner.voice.recording_files import RecordingFiler
     from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
@@ -43,6 +44,7 @@ def default_components() -> list[Component]:
         ChatBrainComponent(),
         JobWorker(),
         VoiceComponent(),
+        RealtimeComponent(),
         CallSweeper(),
         RecordingFiler(),
         DashboardComponent(),

@@ -268,6 +268,10 @@ class Business(BaseModel):
     team: tuple[TeamMember, ...] = ()
 
     calendar: Literal["local", "calcom"] = "local"
+    # Who speaks on calls: OpenAI Realtime speech-to-speech, or the offline engine (local STT/TTS). None: realtime
+    # when OPENAI_API_KEY is set, else offline (`voice/engines.py`). `voice` is the Realtime voice.
+    speech: Literal["realtime", "offline"] | None = None
+    voice: Literal["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"] = "marin"
     calcom_api_key_env: str = "CALCOM_API_KEY"
     # The environment variable holding the owner's PIN: changes by phone (and, when set, reading the schedule
     # by phone) need it, because caller ID can be spoofed. Texts from the owner's and team's numbers don't.

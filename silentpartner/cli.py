@@ -105,6 +105,9 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips="*",
         # Twilio media messages are well under 1 KB; refuse huge frames before buffering them.
         ws_max_size=MAX_WEBSOCKET_FRAME,
+        # The sans-I/O websockets protocol: about a third less CPU per relayed call than uvicorn's default legacy
+        # one (bench/relay.py). uvloop and httptools are picked by default when installed (uvicorn[standard]).
+        ws="websockets-sansio",
     )
     return 0
 

@@ -21,6 +21,7 @@ from silentpartner.store import migrate
 from silentpartner.store.db import Database
 from silentpartner.store.problems import DatabaseUnavailable
 from silentpartner.twilio_api import make_twilio_client
+from silentpartner.voice.realtime.doctor import check_realtime
 from silentpartner.voice.recording_files import check_recordings
 from silentpartner.voice.speech_doctor import check_speech
 
@@ -255,7 +256,7 @@ async def check_twilio_numbers(runtime: Runtime) -> list[Finding]:
     return out
 
 
-CHECKS: list[Check] = [check_twilio_numbers, check_calcom, check_speech, check_recordings]
+CHECKS: list[Check] = [check_twilio_numbers, check_calcom, check_speech, check_realtime, check_recordings]
 
 
 async def diagnose(

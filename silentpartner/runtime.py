@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the types of what components attach; none of these modules 
     from silentpartner.voice.call import CallTiming
     from silentpartner.voice.control import TwilioCallControl
     from silentpartner.voice.engines import SpeechEngine
+    from silentpartner.voice.realtime.connection import RealtimeSessions
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class Runtime:
     # Filled by components at start (or by a test, or a deployment's own component).
     calendars: dict[str, CalendarPort] = field(default_factory=dict)  # by business slug, behind the slot cache
     slot_cache: SlotCache | None = None  # the calendar component's
-    speech: SpeechEngine | None = None  # a cloud or test engine; None: the process's offline engine
+    speech: SpeechEngine | None = None  # a test engine; None: the process's offline engine
+    realtime: RealtimeSessions | None = None  # the Realtime engine's sessions, when some business uses it
     call_control: TwilioCallControl | None = None  # the voice component's (made on first use without it)
     call_timing: CallTiming | None = None  # None: CallTiming's defaults
     sms: SmsSender | None = None  # made on first use (messaging.sms.sender_for), closed by the job worker

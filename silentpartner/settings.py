@@ -20,6 +20,16 @@ from silentpartner.store.urls import normalise_database_url
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./silentpartner.db"
 
 
+REALTIME_MODELS = ("gpt-realtime-2.1", "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5")
+PRICE_KEYS = ("text_in", "text_in_cached", "text_out", "audio_in", "audio_in_cached", "audio_out")
+DEFAULT_REALTIME_PRICES: dict[str, dict[str, float]] = {
+    "gpt-realtime-2.1": dict(zip(PRICE_KEYS, (4.0, 0.40, 24.0, 32.0, 0.40, 64.0), strict=True)),
+    "gpt-realtime-2": dict(zip(PRICE_KEYS, (4.0, 0.40, 24.0, 32.0, 0.40, 64.0), strict=True)),
+    "gpt-realtime-2.1-mini": dict(zip(PRICE_KEYS, (0.60, 0.06, 2.40, 10.0, 0.30, 20.0), strict=True)),
+    "gpt-realtime-1.5": dict(zip(PRICE_KEYS, (4.0, 0.40, 16.0, 32.0, 0.40, 64.0), strict=True)),
+}
+
+
 class ConfigError(Exception):
     """A setting the operator must fix; the message is one actionable line."""
 
@@ -46,7 +56,17 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    # The Realtime speech engine (voice/realtime/): the websocket base URL the SDK appends `/realtime?model=`
+    # to, the model, how long a session may live before the call moves to a fresh one (OpenAI ends a
+    # session at 60 minutes, without warning), and how long a session opened at the ring waits for its stream.
+    openai_realtime_url: str = "wss://api.openai.com/v1"
     openai_realtime_model: str = "gpt-realtime-2.1-mini"
+    realtime_rotate_after_seconds: float = Field(default=55 * 60, gt=0, le=59 * 60)
+    realtime_prewarm: bool = True
+    realtime_prewarm_seconds: float = Field(default=20.0, gt=0, le=120)
+    # USD per million tokens, by model: text_in, text_in_cached, text_out, audio_in, audio_in_cached,
+    # audio_out (OpenAI's published prices, November 2026). REALTIME_PRICES (JSON) replaces the table.
+    realtime_prices: dict[str, dict[str, float]] = Field(default_factory=lambda: dict(DEFAULT_REALTIME_PRICES))
     openai_chat_model: str = "gpt-5-mini"
     call_brain: Literal["rules", "chat"] = "rules"  # who answers phone calls; text threads use chat when keyed
 
@@ -94,6 +114,23 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("expected an http(s) URL such as http://127.0.0.1:9000")
         return value.rstrip("/")
+
+    @field_validator("openai_realtime_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc:
+            raise ValueError("expected a websocket URL such as wss://api.openai.com/v1")
+        return value.rstrip("/")
+
+    @field_validator("realtime_prices")
+    @classmethod
+    def _prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, row in value.items():
+            missing = [key for key in PRICE_KEYS if key not in row]
+            if missing or any(price < 0 for price in row.values()):
+                raise ValueError(f"{model}: expected USD per million tokens for {', '.join(PRICE_KEYS)}, none negative")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -67,6 +67,8 @@ def call_out(business: Business, record: CallRecord, booking: BookingRecord | No
         duration_seconds=_duration(record),
         summary=post_call_summary(business, record, booking),
         booking_uid=record.booking_uid,
+        speech_engine=record.speech_engine,
+        speech_cost_usd=record.speech_cost_usd,
     )
 
 

@@ -3,7 +3,8 @@ missed calls and how many of those callers booked by text after the text-back, c
 were handled, and how fast the agent answered (p50/p95 of the turn latencies).
 
 Calls here are customers' calls on the phone line: the owner's own calls and browser-phone tries are left out.
-Speech cost per call is shown when calls record it; they do not yet, so it is None ("—").
+Speech cost per call is the mean over the calls that recorded one (Realtime calls price their token usage;
+offline calls have none): None ("—") when no call in the period did.
 """
 
 from __future__ import annotations
@@ -63,11 +64,13 @@ class _Bucket:
     after_hours: int = 0
     after_hours_handled: int = 0
     latencies: list[int] = field(default_factory=list)
+    speech_costs: list[float] = field(default_factory=list)
 
     def add(self, other: _Bucket) -> None:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.latencies.extend(other.latencies)
+        self.speech_costs.extend(other.speech_costs)
 
     def row(self, start: date, label: str) -> ReportRow:
         return ReportRow(
@@ -83,7 +86,9 @@ class _Bucket:
             after_hours_handled=self.after_hours_handled,
             latency_p50_ms=percentile(self.latencies, 0.50),
             latency_p95_ms=percentile(self.latencies, 0.95),
-            speech_cost_per_call=None,
+            speech_cost_per_call=(
+                round(sum(self.speech_costs) / len(self.speech_costs), 6) if self.speech_costs else None
+            ),
         )
 
 
@@ -132,6 +137,8 @@ def build_report(
         bucket.calls += 1
         bucket.booked_by_calls += kind == "booked"
         bucket.latencies.extend(int(ms) for ms in call.latencies_ms or [] if isinstance(ms, int | float))
+        if call.speech_cost_usd is not None:
+            bucket.speech_costs.append(call.speech_cost_usd)
         if kind in MISSED:
             bucket.missed += 1
             won_back = texted_bookings.get(call.from_number or "", [])

@@ -51,6 +51,8 @@ class CallOut(BaseModel):
     duration_seconds: int | None
     summary: str
     booking_uid: str | None
+    speech_engine: str | None = None  # realtime | offline; None on older calls
+    speech_cost_usd: float | None = None  # Realtime token usage, priced; None: not known (offline, older calls)
 
 
 class TranscriptTurn(BaseModel):
@@ -108,7 +110,7 @@ class ReportRow(BaseModel):
     after_hours_handled: int
     latency_p50_ms: int | None
     latency_p95_ms: int | None
-    speech_cost_per_call: float | None  # USD; None while calls do not record it
+    speech_cost_per_call: float | None  # USD, mean over calls that recorded a cost (Realtime); None: none did
 
 
 class ReportOut(BaseModel):

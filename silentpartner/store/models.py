@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from silentpartner.store.types import UTCDateTime
@@ -58,6 +58,16 @@ class CallRecord(Base):
     # The call's recording in the recording store (None: not recorded, not yet filed, or purged).
     recording_key: Mapped[str | None] = mapped_column(String(255))
     recording_bytes: Mapped[int | None] = mapped_column(Integer)
+    # The speech engine that answered (realtime | offline; None on calls from before it was recorded) and, for
+    # Realtime, its model, token counts from each response's usage and their price (USD, settings' table).
+    speech_engine: Mapped[str | None] = mapped_column(String(16))
+    speech_model: Mapped[str | None] = mapped_column(String(64))
+    text_tokens_in: Mapped[int | None] = mapped_column(Integer)
+    audio_tokens_in: Mapped[int | None] = mapped_column(Integer)
+    cached_tokens_in: Mapped[int | None] = mapped_column(Integer)
+    text_tokens_out: Mapped[int | None] = mapped_column(Integer)
+    audio_tokens_out: Mapped[int | None] = mapped_column(Integer)
+    speech_cost_usd: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_calls_status_heartbeat", "status", "heartbeat_at"),)
 

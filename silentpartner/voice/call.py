@@ -169,7 +169,11 @@ class LiveCall:
         heartbeat_s: float = 5.0,
         instance_id: str | None = None,
         tape: CallTape | None = None,
+        recorder: CallRecorder | None = None,
+        opening: Say | None = None,
     ) -> None:
+        """`recorder` and `opening`: a call taken over mid-way (the Realtime engine's socket dropped) keeps the
+        record it was writing and, instead of a greeting, starts with `opening`."""
         self.info = info
         self.tape = tape or NOT_RECORDING  # the recording, when the business keeps one
         self.codec = codec
@@ -193,7 +197,8 @@ class LiveCall:
         self.listener = TurnListener(
             speech, self.floor, now=self.now, apply=self._apply, pause_s=self.timing.end_silence_ms / 1000
         )
-        self.recorder = CallRecorder(
+        self.opening = opening
+        self.recorder = recorder or CallRecorder(
             db,
             info.call_sid,
             started_at=clock.now(),
@@ -231,22 +236,18 @@ class LiveCall:
 
     async def run(self) -> None:
         """Bridge until the stream stops, the socket closes or the call is hung up."""
-        log_event(log, "call.bridged", business=self.info.business.slug)
-        self.recorder.start()
-        metrics.current().call_started()
-        self.recorder.set(status="in-progress")
-        await self._inputs.put(
-            CallStarted(
-                business=self.info.business.slug,
-                caller=self.info.caller,
-                call_id=self.info.call_sid,
-                channel=self.info.channel,  # type: ignore[arg-type]
-                forwarded_from=self.info.forwarded_from,
-                is_owner=self.info.is_owner,
-                staff=self.info.staff,
-                known_customer=self.info.known_customer,
-            )
-        )
+        log_event(log, "call.bridged", business=self.info.business.slug, resumed=self.opening is not None)
+        if self.opening is not None:  # taken over: the call, its record and its metrics are already under way
+            self._queue_line(self.opening)
+            self.floor.feed(self.now(), AgentAsked(EndOfTurn().expect))
+        else:
+            self.recorder.start()
+            metrics.current().call_started()
+            self.recorder.set(status="in-progress", speech_engine="offline")
+            await self._inputs.put(call_started(self.info))
+        await self._bridge()
+
+    async def _bridge(self) -> None:
         tasks = [
             asyncio.create_task(self._read_loop(), name="call.reader"),
             asyncio.create_task(self._brain_loop(), name="call.brain"),
@@ -530,37 +531,10 @@ class LiveCall:
         if not outcome or outcome == self._outcome_seen:
             return
         self._outcome_seen = outcome
-        booking = outcome.get("booking") or {}
-        values: dict[str, Any] = {"outcome": outcome.get("action")}
-        if booking.get("uid"):
-            values["booking_uid"] = booking["uid"]
-        if outcome.get("message"):
-            values["message_for_owner"] = outcome["message"]
-        self.recorder.set(**values)
+        self.recorder.set(**outcome_values(outcome))
 
     async def _send_sms(self, sms: SendSms) -> None:
-        payload = {
-            "business": self.info.business.slug,
-            "to": sms.to,
-            "body": sms.body,
-            "kind": sms.kind,
-            "booking_uid": sms.booking_uid,
-            "call_sid": self.info.call_sid,
-        }
-        dedupe = f"sms:{self.info.call_sid}:{sms.kind}:{sms.booking_uid}" if sms.booking_uid else None
-        try:
-            async with self.db.session() as session:
-                await jobs.enqueue(
-                    session,
-                    "sms",
-                    payload,
-                    run_at=self.clock.now(),
-                    business=self.info.business.slug,
-                    dedupe_key=dedupe,
-                    now=self.clock.now(),
-                )
-        except Exception:
-            log.exception("call.sms_enqueue_failed")
+        await enqueue_sms(self.db, self.clock, self.info, sms)
 
     async def _wait_for_playout(self) -> None:
         """Until every queued line has been sent and Twilio has echoed the last mark."""
@@ -674,6 +648,57 @@ class LiveCall:
                 await self._keys(entry)
             self._sync_agent()
             await self._apply(self.floor.feed(now, Tick()))
+
+
+def call_started(info: CallInfo) -> CallStarted:
+    """The conversation's first event for a call."""
+    return CallStarted(
+        business=info.business.slug,
+        caller=info.caller,
+        call_id=info.call_sid,
+        channel=info.channel,  # type: ignore[arg-type]
+        forwarded_from=info.forwarded_from,
+        is_owner=info.is_owner,
+        staff=info.staff,
+        known_customer=info.known_customer,
+    )
+
+
+async def enqueue_sms(db: Database, clock: Clock, info: CallInfo, sms: SendSms) -> None:
+    """A text the conversation asked for, as a job (sent by the worker; at most once per booking and kind)."""
+    payload = {
+        "business": info.business.slug,
+        "to": sms.to,
+        "body": sms.body,
+        "kind": sms.kind,
+        "booking_uid": sms.booking_uid,
+        "call_sid": info.call_sid,
+    }
+    dedupe = f"sms:{info.call_sid}:{sms.kind}:{sms.booking_uid}" if sms.booking_uid else None
+    try:
+        async with db.session() as session:
+            await jobs.enqueue(
+                session,
+                "sms",
+                payload,
+                run_at=clock.now(),
+                business=info.business.slug,
+                dedupe_key=dedupe,
+                now=clock.now(),
+            )
+    except Exception:
+        log.exception("call.sms_enqueue_failed")
+
+
+def outcome_values(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The call record's columns for a conversation's outcome."""
+    booking = outcome.get("booking") or {}
+    values: dict[str, Any] = {"outcome": outcome.get("action")}
+    if booking.get("uid"):
+        values["booking_uid"] = booking["uid"]
+    if outcome.get("message"):
+        values["message_for_owner"] = outcome["message"]
+    return values
 
 
 TIMING_SERVICE = "voice.timing"

@@ -294,6 +294,12 @@ class MediaStreamCodec:
             pending.flushed = True
         return json.dumps({"event": "clear", "streamSid": sid}, separators=(",", ":"))
 
+    def adopt_flushed_marks(self, names: list[str]) -> None:
+        """Marks another sender put on this stream (the Realtime relay, before a `clear` and a hand-over to the
+        offline engine): their echoes are expected, and mean flushed."""
+        for name in names:
+            self._pending[name] = _PendingMark(None, flushed=True)
+
     @property
     def pending_marks(self) -> int:
         """Marks sent and not yet echoed (played or flushed)."""

@@ -1,10 +1,19 @@
-"""What a live call needs from a speech engine. The offline engine (`speech/engine.py`) fits it; a
-cloud engine can slot in by offering the same methods."""
+"""The speech engines a call can run on, and which one a business's calls get.
+
+- offline: local VAD, STT and TTS (`speech/engine.py`) under the call floor (`call.py`); `SpeechEngine` below
+  is what a live call needs from it.
+- realtime: OpenAI Realtime speech-to-speech (`realtime/`); the model hears and speaks, the conversation engine
+  gives it instructions and guarded tools. A call whose Realtime socket drops goes on with the offline engine.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from silentpartner.business import Business
+    from silentpartner.settings import Settings
 
 
 class Vad(Protocol):
@@ -31,3 +40,23 @@ class SpeechEngine(Protocol):
     def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """μ-law 8 kHz audio for `text`, sentence by sentence."""
         ...
+
+
+EngineName = Literal["realtime", "offline"]
+
+
+def engine_for(settings: Settings, business: Business) -> tuple[EngineName, str]:
+    """Which engine answers this business's calls, and why (one line, for logs and `doctor`).
+
+    A business that asks for realtime without OPENAI_API_KEY gets offline: a missing secret fails closed
+    to the engine that needs none. CALL_BRAIN=chat asks for the chat model on calls, which speaks through the
+    offline engine, so it is the default then."""
+    keyed = bool(settings.secret("openai_api_key"))
+    if business.speech is None and settings.call_brain == "chat":
+        return "offline", "CALL_BRAIN=chat: the chat model answers calls, with offline speech"
+    wanted = business.speech or ("realtime" if keyed else "offline")
+    if wanted == "realtime" and not keyed:
+        return "offline", "speech = 'realtime' but OPENAI_API_KEY is not set: calls use the offline engine"
+    if wanted == "realtime":
+        return "realtime", f"OpenAI Realtime ({settings.openai_realtime_model}, voice {business.voice})"
+    return "offline", "offline engine (local speech)"

@@ -1,4 +1,5 @@
-"""The media websocket: Twilio's handshake (`connected`, `start`), the one-time token, then a LiveCall.
+"""The media websocket: Twilio's handshake (`connected`, `start`), the one-time token, then the call on the
+business's speech engine: a `RealtimeCall` (which hands over to a `LiveCall` if its socket drops), or a LiveCall.
 
 Nothing is bridged until `start.customParameters` carries an unused token minted for that call sid by
 the signed voice webhook; otherwise the socket is closed with 1008 (policy violation). Bad frames are
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from silentpartner.calendar import patience
+from silentpartner.conversation.events import Say
 from silentpartner.logs import business_var, call_sid_var, log_event
 from silentpartner.runtime import Runtime
 from silentpartner.store.activity import StoreActivity
@@ -24,6 +26,9 @@ from silentpartner.voice import recording_files, records, tokens
 from silentpartner.voice.call import MAX_BAD_IN_A_ROW, CallInfo, CallTiming, LiveCall
 from silentpartner.voice.codec import BadMessage, Connected, MediaStreamCodec, Started
 from silentpartner.voice.control import NoCallControl
+from silentpartner.voice.engines import engine_for
+from silentpartner.voice.recorder import CallRecorder
+from silentpartner.voice.recording import NOT_RECORDING
 from silentpartner.voice.warmup import call_control, speech_engine
 
 log = logging.getLogger(__name__)
@@ -123,56 +128,106 @@ async def serve_media_stream(websocket: WebSocket, runtime: Runtime) -> None:
         await transport.close(POLICY_VIOLATION)
         return
     business_var.set(business.slug)
-    try:
-        speech = await speech_engine(runtime)
-    except Exception as exc:
-        log_event(log, "media.speech_unavailable", logging.ERROR, error=repr(exc))
-        await records.update_call(runtime.db, started.call_sid, status="speech-unavailable")
-        await records.settle(runtime.db, started.call_sid, now=runtime.clock.now(), reason="speech unavailable")
-        await transport.close(SERVER_ERROR)
-        return
     from silentpartner.brains import brain_for_call
     from silentpartner.conversation.driver import ConversationDriver
+    from silentpartner.conversation.machine import ConversationMachine
 
+    staff = member.name if (member := business.staff(record.from_number)) else None
+    info = CallInfo(
+        call_sid=record.sid,
+        business=business,
+        caller=record.from_number,
+        forwarded_from=record.forwarded_from,
+        is_owner=record.is_owner,
+        staff=staff,
+        known_customer=await _known_customer(runtime, business.slug, record.from_number),
+        channel=record.channel if record.channel in ("phone", "browser") else "phone",
+    )
+    # The owner's and the team's own calls run their day on the rules brain (PIN, guarded changes): offline.
+    realtime = (
+        runtime.realtime is not None
+        and engine_for(runtime.settings, business)[0] == "realtime"
+        and not (record.is_owner or staff)
+    )
+    owner_pin = business.owner_pin(os.environ)
     driver = ConversationDriver(
         business,
         calendar,
         clock=runtime.clock,
-        brain=brain_for_call(runtime),
+        brain=None if realtime else brain_for_call(runtime),
         activity=StoreActivity(runtime.db, business.slug),
-        owner_pin=business.owner_pin(os.environ),
+        owner_pin=owner_pin,
+        # On Realtime the model is the brain; it reaches the machine through the chat brain's guarded tools.
+        machine=ConversationMachine(business, runtime.clock, external_brain=True, owner_pin=owner_pin)
+        if realtime
+        else None,
     )
-    call = LiveCall(
-        info=CallInfo(
-            call_sid=record.sid,
-            business=business,
-            caller=record.from_number,
-            forwarded_from=record.forwarded_from,
-            is_owner=record.is_owner,
-            staff=(member.name if (member := business.staff(record.from_number)) else None),
-            known_customer=await _known_customer(runtime, business.slug, record.from_number),
-            channel=record.channel if record.channel in ("phone", "browser") else "phone",
-        ),
-        codec=codec,
-        transport=transport,
-        speech=speech,
-        driver=driver,
-        # A browser-phone call has no Twilio leg to hang up or transfer, even when Twilio is configured.
-        control=NoCallControl() if record.channel == "browser" else call_control(runtime),
-        db=runtime.db,
-        clock=runtime.clock,
-        timing=runtime.call_timing or CallTiming(),
-        heartbeat_s=runtime.settings.call_heartbeat_seconds,
-        instance_id=runtime.instance_id,
-        tape=recording_files.tape_for(runtime, business, record, began=began),
-    )
+    # A browser-phone call has no Twilio leg to hang up or transfer, even when Twilio is configured.
+    control = NoCallControl() if record.channel == "browser" else call_control(runtime)
+    tape = recording_files.tape_for(runtime, business, record, began=began) or NOT_RECORDING
+
+    async def offline(opening: Say | None = None, recorder: CallRecorder | None = None) -> None:
+        try:
+            speech = await speech_engine(runtime)
+        except Exception as exc:
+            log_event(log, "media.speech_unavailable", logging.ERROR, error=repr(exc))
+            if recorder is None:
+                await records.update_call(runtime.db, started.call_sid, status="speech-unavailable")
+                await records.settle(runtime.db, started.call_sid, now=runtime.clock.now(), reason="speech unavailable")
+            raise
+        call = LiveCall(
+            info=info,
+            codec=codec,
+            transport=transport,
+            speech=speech,
+            driver=driver,
+            control=control,
+            db=runtime.db,
+            clock=runtime.clock,
+            timing=runtime.call_timing or CallTiming(),
+            heartbeat_s=runtime.settings.call_heartbeat_seconds,
+            instance_id=runtime.instance_id,
+            tape=tape,
+            recorder=recorder,
+            opening=opening,
+        )
+        await call.run()
+
     try:
         # A caller cannot wait out a calendar's rate limit: fail fast and offer a callback instead.
         with patience.interactive():
-            await call.run()
+            if realtime:
+                await _realtime_call(runtime, info, codec, transport, driver, control, tape, offline)
+            else:
+                await offline()
+    except Exception:
+        log.exception("media.call_failed")
+        await transport.close(SERVER_ERROR)
     finally:
         await transport.close(1000)
-        await call.tape.finish()
+        await tape.finish()
+
+
+async def _realtime_call(runtime, info, codec, transport, driver, control, tape, offline) -> None:
+    from silentpartner.voice.realtime.relay import RealtimeCall
+
+    assert runtime.realtime is not None
+    await RealtimeCall(
+        info=info,
+        codec=codec,
+        transport=transport,
+        driver=driver,
+        control=control,
+        db=runtime.db,
+        clock=runtime.clock,
+        settings=runtime.settings,
+        sessions=runtime.realtime,
+        hand_over=offline,
+        timing=runtime.call_timing or CallTiming(),
+        tape=tape,
+        heartbeat_s=runtime.settings.call_heartbeat_seconds,
+        instance_id=runtime.instance_id,
+    ).run()
 
 
 async def _known_customer(runtime: Runtime, business: str, caller: str | None) -> bool:

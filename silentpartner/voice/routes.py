@@ -2,8 +2,9 @@
 
 - `POST /twilio/voice`: signed; the business is the one whose number was called (`To`). Answers at once
   with `<Connect><Stream>` carrying a one-time token, after starting the speech engine and the slot
-  cache warming in the background. An unknown number or an unhealthy product gets a short spoken
-  apology and a hang-up (and, when the business is known, a text-back), never a dead line.
+  cache warming in the background (on Realtime, the call's session starts opening: the prewarm). An
+  unknown number or an unhealthy product gets a short spoken apology and a hang-up (and, when the
+  business is known, a text-back), never a dead line.
 - `POST /twilio/voice-after`: the `<Connect action>`, fetched when the stream ends; hangs up.
 - `POST /twilio/status`, `POST /twilio/stream-status`: record status and duration; settle the call.
 - `POST /twilio/transfer/whisper`, `POST /twilio/transfer/ended`: a warm transfer (`transfer_routes.py`).
@@ -26,6 +27,7 @@ from silentpartner.phones import try_e164
 from silentpartner.runtime import Runtime
 from silentpartner.twilio_signatures import request_is_from_twilio
 from silentpartner.voice import records, tokens, transfer_routes, twiml
+from silentpartner.voice.engines import engine_for
 from silentpartner.voice.warmup import speech_health, warm_for_call
 from silentpartner.webhook_fields import bounded_int, clean_text, one_of, twilio_sid
 
@@ -83,7 +85,13 @@ async def incoming_call(request: Request) -> Response:
     business_var.set(business.slug)
     forwarded_from = try_e164(str(form.get("ForwardedFrom", ""))) if form.get("ForwardedFrom") else None
     is_owner = business.is_owner(caller)
-    healthy, why = speech_health(runtime)
+    # Realtime (not for the owner's and team's own calls, which run on the rules brain offline).
+    realtime = (
+        runtime.realtime is not None
+        and engine_for(runtime.settings, business)[0] == "realtime"
+        and not (is_owner or business.staff(caller))
+    )
+    healthy, why = (True, "") if realtime else speech_health(runtime)
     if healthy and business.slug not in runtime.calendars:
         healthy, why = False, "no calendar for this business"
     try:
@@ -104,6 +112,8 @@ async def incoming_call(request: Request) -> Response:
     except Exception:
         log.exception("call.webhook_store_failed")
         return _xml(twiml.apology(UNAVAILABLE_APOLOGY))
+    if realtime:
+        runtime.realtime.prewarm(call_sid)  # type: ignore[union-attr]  # the session opens while Twilio connects
     _spawn(warm_for_call(runtime, business))
     log_event(log, "call.answered", forwarded=bool(forwarded_from), owner=is_owner)
     return _xml(twiml.connect_stream(runtime.settings, call_sid=call_sid, token=token))

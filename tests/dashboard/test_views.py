@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from silentpartner.business import demo_businesses
 from silentpartner.dashboard.calls import category, transcript_turns
 from silentpartner.dashboard.charts import Series, bar_chart, nice_ceiling
@@ -171,6 +173,21 @@ def test_the_report_counts_by_day_and_week() -> None:
     assert daily.totals.speech_cost_per_call is None
     weekly = build_report(DEMO, "week", date(2026, 11, 16), date(2026, 11, 24), calls, bookings)
     assert [(r.label, r.calls) for r in weekly.rows] == [("wk of Nov 16", 0), ("wk of Nov 23", 4)]
+
+
+def test_speech_cost_per_call_is_the_mean_over_calls_that_recorded_one() -> None:
+    local = DEMO.tz
+    morning = datetime(2026, 11, 24, 9, 0, tzinfo=local)
+    calls = [
+        call(sid="rt1", started_at=morning, speech_engine="realtime", speech_cost_usd=0.02),
+        call(sid="rt2", started_at=morning, speech_engine="realtime", speech_cost_usd=0.04),
+        call(sid="off", started_at=morning, speech_engine="offline"),  # no cost known: left out, not a zero
+    ]
+    daily = build_report(DEMO, "day", date(2026, 11, 23), date(2026, 11, 24), calls, [])
+    monday, tuesday = daily.rows
+    assert monday.speech_cost_per_call is None
+    assert tuesday.speech_cost_per_call == pytest.approx(0.03)
+    assert daily.totals.speech_cost_per_call == pytest.approx(0.03)
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -482,6 +482,13 @@ class MediaSession:
                 self._buffer_changed.clear()
                 await self._buffer_changed.wait()
 
+    async def agent_cleared(self, *, within: float = 10.0) -> None:
+        """Until the agent has sent a `clear` (a barge-in)."""
+        async with asyncio.timeout(within):
+            while self.clears == 0:
+                self._buffer_changed.clear()
+                await self._buffer_changed.wait()
+
     async def wait_closed(self, within: float = 30.0) -> int | None:
         async with asyncio.timeout(within):
             await self.closed.wait()
