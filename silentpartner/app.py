@@ -32,13 +32,16 @@ def default_components() -> list[Component]:
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.dashboard.component import DashboardComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.store.changes_listener import ChangeListenerComponent
     from silentpartner.voice.recording_files import RecordingFiler
     from silentpartner.voice.sweep import CallSweeper
     from silentpartner.voice.warmup import VoiceComponent
 
     # The job worker, the call sweeper and the recording filer do nothing when settings.run_jobs is false (they
     # check at start). The filer comes after the sweeper: it files the recordings of calls the sweep closed.
+    # The change listener comes first: whatever another instance changes from then on reaches this one.
     return [
+        ChangeListenerComponent(),
         CalendarComponent(),
         ChatBrainComponent(),
         JobWorker(),
