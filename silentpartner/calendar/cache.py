@@ -163,6 +163,11 @@ class SlotCache:
         self._drop(slug)
         self.metrics.slot_cache_invalidated("elsewhere")
 
+    def forget_all(self) -> None:
+        """News from other instances may have been missed (the LISTEN connection dropped): drop everything."""
+        for slug in {key[0] for key in self._entries} | set(self._generation):
+            self.forget(slug)
+
     def _drop(self, slug: str) -> list[Key]:
         self._generation[slug] = self._generation.get(slug, 0) + 1  # a fetch in flight now predates the change
         dropped = [key for key in self._entries if key[0] == slug]

@@ -17,7 +17,7 @@ from silentpartner.calendar.local import LocalCalendar
 from silentpartner.calendar.port import CalendarPort
 from silentpartner.clock import Clock
 from silentpartner.settings import Settings
-from silentpartner.store.changes import SLOTS, Change
+from silentpartner.store.changes import SLOTS, CatchUp, Change
 from silentpartner.store.db import Database
 
 if TYPE_CHECKING:
@@ -69,9 +69,11 @@ class CalendarComponent:
 
         self.cache = cache = SlotCache(runtime.clock, days=self.cache_days, ttl=self.cache_ttl, announce=announce)
 
-        def heard(change: Change) -> None:
+        def heard(change: Change | CatchUp) -> None:
             # The hub hands on only what other instances sent (its own echo is dropped by origin).
-            if change.kind == SLOTS:
+            if isinstance(change, CatchUp):
+                cache.forget_all()  # the LISTEN was lost a while: whatever was said then is gone
+            elif change.kind == SLOTS:
                 cache.forget(change.business)
 
         self._unwatch = db.changes.watch(heard)

@@ -106,7 +106,7 @@ class ChangeHub:
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex  # marks this process's notifications, so it skips their echo
         self._subscribers: set[Subscription] = set()
-        self._watchers: list[Callable[[Change], None]] = []
+        self._watchers: list[Callable[[Change | CatchUp], None]] = []
 
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:
@@ -117,10 +117,10 @@ class ChangeHub:
         finally:
             self._subscribers.discard(subscription)
 
-    def watch(self, callback: Callable[[Change], None]) -> Callable[[], None]:
+    def watch(self, callback: Callable[[Change | CatchUp], None]) -> Callable[[], None]:
         """Call `callback(change)` for every change, at once and in order, before any subscriber hears of it
-        (the slot cache must have dropped a business's slots before anything reacts to the news). Returns
-        the function that stops the watching."""
+        (the slot cache must have dropped a business's slots before anything reacts to the news), and
+        `callback(CATCH_UP)` when changes may have been missed. Returns the function that stops the watching."""
         self._watchers.append(callback)
 
         def unwatch() -> None:
@@ -131,13 +131,16 @@ class ChangeHub:
 
     def publish(self, changes: list[Change]) -> None:
         for change in changes:
-            for watcher in list(self._watchers):
-                try:
-                    watcher(change)
-                except Exception:  # one broken watcher must not keep the news from the others
-                    log.exception("changes.watcher_failed")
+            self._tell_watchers(change)
             for subscription in list(self._subscribers):
                 subscription._offer(change)
+
+    def _tell_watchers(self, item: Change | CatchUp) -> None:
+        for watcher in list(self._watchers):
+            try:
+                watcher(item)
+            except Exception:  # one broken watcher must not keep the news from the others
+                log.exception("changes.watcher_failed")
 
     def receive_notification(self, payload: str) -> None:
         """A pg_notify payload from some instance: hand on the changes, unless this process sent them."""
@@ -152,6 +155,7 @@ class ChangeHub:
         self.publish(changes)
 
     def publish_catch_up(self) -> None:
+        self._tell_watchers(CATCH_UP)
         for subscription in list(self._subscribers):
             subscription._offer(CATCH_UP)
 
