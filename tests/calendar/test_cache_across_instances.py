@@ -1,6 +1,7 @@
 """Slot-cache invalidation reaches every instance: two apps (each on its own uvicorn, real HTTP) share one
 PostgreSQL database and the local Cal.com server. A change seen by instance A (a Cal.com webhook, a booking
-made through A) makes instance B drop its cached slots, so B's next offer leaves the taken time out.
+made through A) makes instance B drop its cached slots, so B's next offer leaves the taken time out: the
+offer its calendar makes, and the offer a texter gets from it over HTTP.
 
 B runs no job worker, so A's worker applies every webhook, and the only way B can learn of it is the change
 bus (PostgreSQL LISTEN/NOTIFY). Each test first shows B's cache still offering the taken time without that
@@ -9,6 +10,7 @@ news (the cache is what answers), then waits for B to hear it (its /metrics, an 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -31,18 +33,23 @@ from tests.support.fake_calcom import FakeCalcom
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.metrics_scrape import scrape
 from tests.support.servers import LiveServer
+from tests.support.twilio_signing import signed_headers
 
 pytestmark = pytest.mark.postgres
 
 WED = (datetime(2026, 11, 25, 16, 0, tzinfo=UTC), datetime(2026, 11, 26, 2, 0, tzinfo=UTC))  # Wed, Portland day
 WED_2PM = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 WED_3PM = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
+SLUG = "mikes-plumbing"
+ASKING_FOR_WED_2PM = ["Hi, can someone come fix a leaking pipe Wednesday at 2 pm?", "Olga Petrov", "12 Ocean Ave"]
+_sms_sids = itertools.count(1)
 
 
 @dataclass
 class Instance:
     server: LiveServer
     app: Any
+    twilio: FakeTwilio
 
     @property
     def runtime(self) -> Any:
@@ -56,6 +63,27 @@ class Instance:
     async def offered(self, business: Business) -> set[datetime]:
         calendar = self.runtime.calendars[business.slug]
         return {s.start for s in await self.on_loop(lambda: calendar.find_slots("service-call", *WED))}
+
+    async def texted(self, sender: str, lines: list[str]) -> list[str]:
+        """Twilio delivering each line from `sender` to this instance (signed); the texts it answered with."""
+        url = self.runtime.settings.public_url + "/twilio/sms"
+        async with httpx.AsyncClient(timeout=15) as http:
+            for line in lines:
+                params = {
+                    "MessageSid": f"SM{next(_sms_sids):032x}",
+                    "AccountSid": self.twilio.account_sid,
+                    "From": sender,
+                    "To": self.runtime.businesses.get(SLUG).main_number,
+                    "Body": line,
+                    "NumMedia": "0",
+                    "NumSegments": "1",
+                    "SmsStatus": "received",
+                    "ApiVersion": "2010-04-01",
+                }
+                headers = signed_headers(self.twilio.auth_token, url, params)
+                answered = await http.post(self.server.url + "/twilio/sms", data=params, headers=headers)
+                assert answered.status_code == 200, answered.text
+        return [m.body for m in self.twilio.messages_to(sender)]
 
     async def heard_from_elsewhere(self) -> float:
         return (await scrape(self.server.url)).value("silentpartner_slot_cache_invalidations_total", origin="elsewhere")
@@ -90,7 +118,7 @@ def _start(db_url: str, business: Business, clock: FixedClock, calcom: FakeCalco
 
     app = create_app(settings, businesses=Businesses([business]), clock=clock, components=components)
     server = LiveServer(app).start()
-    return Instance(server, app)
+    return Instance(server, app, twilio)
 
 
 @pytest.fixture
@@ -126,12 +154,8 @@ async def _until_heard(instance: Instance, more_than: float, within: float = 15)
         await asyncio.sleep(0.02)
 
 
-async def test_a_calcom_webhook_on_one_instance_empties_the_others_cache(
-    pair: tuple[Instance, Instance, Business], calcom: FakeCalcom
-) -> None:
-    a, b, business = pair
-    assert WED_2PM in await b.offered(business)  # B's cache now holds Wednesday
-
+async def _book_on_calcom(calcom: FakeCalcom) -> str:
+    """A customer books Wednesday 2 PM on Cal.com's own booking page (no instance of ours hears of it)."""
     async with httpx.AsyncClient(timeout=15) as http:
         created = await http.post(
             calcom.url + "/v2/bookings",
@@ -144,14 +168,28 @@ async def test_a_calcom_webhook_on_one_instance_empties_the_others_cache(
             },
         )
         assert created.status_code == 201, created.text
+    return created.json()["data"]["uid"]
+
+
+async def _webhook_to(instance: Instance, calcom: FakeCalcom, uid: str) -> None:
+    delivered = await calcom.deliver_webhook(
+        instance.server.url + "/webhooks/calcom", WEBHOOK_SECRET, "BOOKING_CREATED", uid
+    )
+    assert delivered.status_code == 200 and delivered.json() == {"status": "accepted"}
+
+
+async def test_a_calcom_webhook_on_one_instance_empties_the_others_cache(
+    pair: tuple[Instance, Instance, Business], calcom: FakeCalcom
+) -> None:
+    a, b, business = pair
+    assert WED_2PM in await b.offered(business)  # B's cache now holds Wednesday
+
+    uid = await _book_on_calcom(calcom)
     # Booked on Cal.com's own page: nobody has told B, whose cache still offers the time.
     assert WED_2PM in await b.offered(business)
 
     heard = await b.heard_from_elsewhere()
-    delivered = await calcom.deliver_webhook(
-        a.server.url + "/webhooks/calcom", WEBHOOK_SECRET, "BOOKING_CREATED", created.json()["data"]["uid"]
-    )
-    assert delivered.status_code == 200 and delivered.json() == {"status": "accepted"}
+    await _webhook_to(a, calcom, uid)
     await _until_heard(b, heard)
 
     offered = await b.offered(business)
@@ -176,3 +214,21 @@ async def test_a_booking_made_through_one_instance_empties_the_others_cache(
     assert WED_2PM not in await b.offered(business)
     # A's own cache dropped it too (and fetched again in the background).
     assert WED_2PM not in await a.offered(business)
+
+
+async def test_the_other_instances_next_offer_by_text_leaves_the_taken_time_out(
+    pair: tuple[Instance, Instance, Business], calcom: FakeCalcom
+) -> None:
+    a, b, _business = pair
+    # A first texter asks B for Wednesday 2 PM: it is free, and B offers it (B's cache now holds Wednesday).
+    first = await b.texted("+15035550177", ASKING_FOR_WED_2PM)
+    assert first[-1].startswith("So that's a service call tomorrow at 2 PM at 12 Ocean Ave for Olga Petrov.")
+
+    uid = await _book_on_calcom(calcom)
+    heard = await b.heard_from_elsewhere()
+    await _webhook_to(a, calcom, uid)
+    await _until_heard(b, heard)
+
+    # The next texter to ask B for the same time is told it is gone, and offered the times around it.
+    second = await b.texted("+15035550188", ASKING_FOR_WED_2PM)
+    assert second[-1].startswith("I don't have anything tomorrow at 2 PM, but I could do tomorrow at ")
