@@ -7,9 +7,10 @@ greeting, one caller line (synthesized speech), the agent's answer, the caller h
 Twilio's completed status callback). One call at a time, the next straight after, for `--minutes`.
 
 After every call the server's resident memory (VmRSS from /proc) is read. The first calls load models and
-fill caches, so the slope is fitted (least squares) over the calls after the first quarter: KB per call and
-MB per hour of calls at this pace, with the RSS at the start and end of that stretch. A flat line is the aim:
-memory per call is what a call leaves behind, not what it uses while it runs.
+fill caches, so the slope is fitted (least squares) over the calls after the first quarter (at least the
+first three): KB per call and MB per hour of calls at this pace, with the RSS at the start and end of that
+stretch. A flat line is the aim: memory per call is what a call leaves behind, not what it uses while it
+runs. Fewer than 20 calls after warm-up (the quick run) get the slope but no verdict.
 
 Run: python bench/soak.py [--minutes M] [--quick]   (default 10 minutes; --quick about 30 s)
 `run(quick=False)` returns the figures as a dict (for bench/run_all.py). Linux only (/proc).
@@ -36,6 +37,7 @@ BUSINESS_NUMBER = "+15035550100"
 CALLERS = ("+15035550123", "+15035550124", "+15035550125", "+15035550126")
 LINES = ("My kitchen faucet is leaking.", "The water heater is making a loud noise.", "Jordan Smith.")
 FLAT_KB_PER_CALL = 64.0  # under this after warm-up, the line counts as flat
+MIN_CALLS_TO_TELL = 20  # fewer calls after warm-up than this: allocator noise outweighs any trend
 SPEED = 8.0  # the caller's audio is sent this much faster than real time (the server's work is the same)
 
 
@@ -91,7 +93,7 @@ async def soak(seconds: float) -> dict[str, object]:
         finally:
             server.stop()
     calls = len(samples)
-    settled = samples[calls // 4 :]
+    settled = samples[max(calls // 4, 3) :]
     per_call = slope([float(i) for i in range(len(settled))], [float(s) for s in settled])
     calls_per_hour = calls / elapsed * 3600
     return {
@@ -104,7 +106,9 @@ async def soak(seconds: float) -> dict[str, object]:
         "rss_peak_mb": max(samples) / 1024,
         "rss_slope_kb_per_call": per_call,
         "rss_slope_mb_per_hour": per_call * calls_per_hour / 1024,
-        "flat": per_call < FLAT_KB_PER_CALL,
+        "calls_after_warmup": len(settled),
+        # None: too few calls to tell (the quick run); otherwise whether the line is flat.
+        "flat": per_call < FLAT_KB_PER_CALL if len(settled) >= MIN_CALLS_TO_TELL else None,
     }
 
 
@@ -122,10 +126,13 @@ def report(f: dict[str, object]) -> None:
         f"  server RSS: {f['rss_at_start_mb']:.0f} MB at start, {f['rss_after_warmup_mb']:.0f} MB after warm-up, "
         f"{f['rss_at_end_mb']:.0f} MB at the end (peak {f['rss_peak_mb']:.0f} MB)"
     )
-    verdict = "flat" if f["flat"] else "GROWING"
+    if f["flat"] is None:
+        verdict = f"too few calls after warm-up to tell ({f['calls_after_warmup']}; {MIN_CALLS_TO_TELL} needed)"
+    else:
+        verdict = "flat" if f["flat"] else "GROWING"
     print(
         f"  RSS slope after warm-up: {f['rss_slope_kb_per_call']:+.1f} KB per call, "
-        f"{f['rss_slope_mb_per_hour']:+.1f} MB per hour at this pace ({verdict}; flat is under "
+        f"{f['rss_slope_mb_per_hour']:+.1f} MB per hour at this pace: {verdict} (flat is under "
         f"{FLAT_KB_PER_CALL:.0f} KB a call)"
     )
 
