@@ -5,6 +5,7 @@ one (behind the slot cache) in `runtime.calendars[slug]` for every business, and
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,7 @@ class CalendarComponent:
         self.cache_ttl = cache_ttl
         self.cache: SlotCache | None = None
         self._opened: list[CalendarPort] = []
-        self._unwatch: Any = None
+        self._unwatch: Callable[[], None] | None = None
 
     async def start(self, runtime: Runtime) -> None:
         db = runtime.db
