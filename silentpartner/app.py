@@ -32,6 +32,7 @@ def default_components() -> list[Component]:
     from silentpartner.calendar.registry import CalendarComponent
     from silentpartner.dashboard.component import DashboardComponent
     from silentpartner.messaging.worker import JobWorker
+    from silentpartner.store.changes_listener import ChangeListenerComponent
     from silentpartner.voice.realtime.connection import RealtimeComponent
     from silentpartner.voice.recording_files import RecordingFiler
     from silentpartner.voice.sweep import CallSweeper
@@ -39,7 +40,9 @@ def default_components() -> list[Component]:
 
     # The job worker, the call sweeper and the recording filer do nothing when settings.run_jobs is false (they
     # check at start). The filer comes after the sweeper: it files the recordings of calls the sweep closed.
+    # The change listener comes first: whatever another instance changes from then on reaches this one.
     return [
+        ChangeListenerComponent(),
         CalendarComponent(),
         ChatBrainComponent(),
         JobWorker(),

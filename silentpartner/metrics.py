@@ -45,6 +45,7 @@ SMS_STATUSES = frozenset(
         "partially_delivered",
     }
 )
+SLOT_ORIGINS = frozenset({"here", "elsewhere"})
 WEBHOOK_RESULTS = frozenset({"accepted", "duplicate", "unauthorized", "invalid"})
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 QUEUE_STATES = ("due", "scheduled", "running", "parked")
@@ -75,6 +76,12 @@ class Metrics:
         )
         self._bookings = Counter(
             "silentpartner_bookings", "Bookings made through the receptionist", ["business", "source"], registry=r
+        )
+        self._slot_invalidations = Counter(
+            "silentpartner_slot_cache_invalidations",
+            "Times a business's cached free slots were dropped: a change seen here, or told by another instance",
+            ["origin"],
+            registry=r,
         )
         self._calcom = Counter(
             "silentpartner_calcom_requests",
@@ -123,10 +130,13 @@ class Metrics:
     def turn_latency(self, ms: int) -> None:
         self._turns.observe(ms / 1000)
 
-    # -- bookings (calendar/cache.py) -----------------------------------------------------------------
+    # -- bookings and the slot cache (calendar/cache.py) -------------------------------------------------
 
     def booked(self, business: str, source: str) -> None:
         self._bookings.labels(business, source[:16]).inc()
+
+    def slot_cache_invalidated(self, origin: str) -> None:
+        self._slot_invalidations.labels(_one_of(origin, SLOT_ORIGINS)).inc()
 
     # -- Cal.com (calendar/calcom_http.py, calendar/webhooks.py) --------------------------------------
 

@@ -49,6 +49,7 @@ async def test_metrics_are_prometheus_text_with_every_family(sqlite_url: str) ->
         "silentpartner_calls": "counter",
         "silentpartner_turn_latency_seconds": "histogram",
         "silentpartner_bookings": "counter",
+        "silentpartner_slot_cache_invalidations": "counter",
         "silentpartner_calcom_requests": "counter",
         "silentpartner_calcom_request_seconds": "histogram",
         "silentpartner_webhook_deliveries": "counter",

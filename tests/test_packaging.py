@@ -38,3 +38,18 @@ def test_the_images_default_database_is_in_its_volume() -> None:
     url = re.search(r"^ENV DATABASE_URL=(\S+)$", dockerfile, re.MULTILINE)
     volume = re.search(r'^VOLUME \["([^"]+)"\]$', dockerfile, re.MULTILINE)
     assert url and volume and _sqlite_folder(url.group(1)) == volume.group(1)
+
+
+def test_the_scale_profile_puts_caddy_round_robin_in_front_of_every_app_replica() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    proxy = compose["services"]["proxy"]
+    assert proxy["profiles"] == ["scale"]
+    (mount,) = proxy["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/caddy/Caddyfile"
+    caddyfile = (ROOT / source).read_text()
+    # The replicas are found by the service's name, on the port the app listens on in its container.
+    assert re.search(r"dynamic a \{\s*name app\s*port 8000\b", caddyfile)
+    assert "lb_policy round_robin" in caddyfile
+    # Scaling `app` must not make its replicas fight over one host port.
+    assert compose["services"]["app"]["ports"] == ["${APP_PUBLISH:-8000:8000}"]

@@ -4,6 +4,8 @@ after the business's retention through the job worker (clock pinned), and tracks
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -259,3 +261,41 @@ async def test_an_unknown_business_keeps_recordings_the_default_retention(
         assert await catalog.purge_expired(db, filing.store, [demo], now=PINNED_NOW) == 1
         assert (await _record(db, "CA30")).recording_key is None
         assert (await _record(db, "CA31")).recording_key is not None
+
+
+async def test_instances_sharing_the_folder_file_a_leftover_once(
+    sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Replicas on one recordings volume each look for leftovers at start and every round: one files each,
+    and none trips over another (two writing one `.part`, or compressing tracks another just filed)."""
+    root = tmp_path / "rec"
+    async with migrated(sqlite_url) as db:
+        filings = [Filing(db, LocalRecordingStore(root), root / ".in-progress", "flac") for _ in range(3)]
+        await _call(db, "CA30", "mikes-plumbing", ended=True)
+        await _call(db, "CA31", "mikes-plumbing", ended=True)
+        _tracks(filings[0], "CA30")
+        _tracks(filings[0], "CA31")
+        # CA31's filer was killed mid-way: its claim is as old as the tracks, so it no longer holds the call.
+        (filings[0].folder / "CA31.filing").write_bytes(b"")
+        old = time.time() - 120
+        for path in filings[0].folder.iterdir():
+            os.utime(path, (old, old))
+
+        results = await asyncio.gather(*(file_leftovers(f, stale_after=60) for f in filings))
+        assert sorted(sid for filed in results for sid in filed) == ["CA30", "CA31"]  # each once, by someone
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert list(filings[0].folder.iterdir()) == []  # tracks, claims and parts all gone
+        for sid in ("CA30", "CA31"):
+            record = await _record(db, sid)
+            assert record.recording_key == f"mikes-plumbing/2026/11/{sid}.flac"
+            audio, _ = soundfile.read(root / record.recording_key, dtype="int16")
+            assert audio.shape == (2 * RATE, 2)
+
+        # A live claim (another instance filing right now) is left alone.
+        await _call(db, "CA32", "mikes-plumbing", ended=True)
+        _tracks(filings[0], "CA32")
+        for path in filings[0].folder.iterdir():
+            os.utime(path, (old, old))
+        (filings[0].folder / "CA32.filing").write_bytes(b"")  # fresh
+        assert await file_leftovers(filings[1], stale_after=60) == []
+        assert (await _record(db, "CA32")).recording_key is None

@@ -5,6 +5,12 @@ business from its calendar backend. `find_slots` is then answered from memory; a
 TTL is still served while a background task refreshes it. Our own bookings and Cal.com webhooks call
 `invalidate(business)`, which drops the business's entries and fetches them again in the background.
 
+Several instances each keep a cache of their own: `invalidate` also `announce`s the change (the calendar
+component sends it over the store's change bus, PostgreSQL LISTEN/NOTIFY), and each other instance
+`forget`s the business's slots. It does not fetch them again at once: N instances refetching every
+service on every change would spend Cal.com's 120 requests a minute N times over; the next call there
+warms the cache as it starts, and a lookup before then asks the backend.
+
 The cache only ever narrows what is offered: holding and booking always go to the backend, which
 re-checks the time (a slot the cache still shows but someone just took comes back as SlotUnavailable
 with alternatives).
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -48,8 +55,17 @@ class _Entry:
 class SlotCache:
     """Free slots per business + service (+ team member), kept in memory for `days` ahead."""
 
-    def __init__(self, clock: Clock, *, days: int = 7, ttl: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        days: int = 7,
+        ttl: timedelta = timedelta(seconds=60),
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.clock = clock
+        self.announce = announce  # tells the other instances a business's slots changed (see the module doc)
+        self.metrics = metrics.current()  # the app's, taken at start: news from other instances comes outside it
         self.days = days
         self.ttl = ttl
         self._ports: dict[str, CalendarPort] = {}
@@ -127,15 +143,37 @@ class SlotCache:
         return entry.slots[lo:hi]
 
     def invalidate(self, business: Business | str) -> None:
-        """Forget the business's slots (a booking changed) and fetch them again in the background."""
+        """Forget the business's slots (a booking changed), fetch them again in the background, and tell
+        the other instances."""
         slug = business if isinstance(business, str) else business.slug
-        self._generation[slug] = self._generation.get(slug, 0) + 1
-        dropped = [key for key in self._entries if key[0] == slug]
-        for key in dropped:
-            del self._entries[key]
+        dropped = self._drop(slug)
+        self.metrics.slot_cache_invalidated("here")
         if slug in self._ports and dropped:
             for key in dropped:
                 self._refresh_soon(key)
+        if self.announce is not None:
+            try:
+                self.announce(slug)
+            except Exception as exc:  # the change itself went through; other caches catch up at their TTL
+                log_event(log, "slot_cache.announce_failed", logging.WARNING, business=slug, error=repr(exc))
+
+    def forget(self, business: Business | str) -> None:
+        """Another instance changed the business's slots: drop them here (fetched again when next needed)."""
+        slug = business if isinstance(business, str) else business.slug
+        self._drop(slug)
+        self.metrics.slot_cache_invalidated("elsewhere")
+
+    def forget_all(self) -> None:
+        """News from other instances may have been missed (the LISTEN connection dropped): drop everything."""
+        for slug in {key[0] for key in self._entries} | set(self._generation):
+            self.forget(slug)
+
+    def _drop(self, slug: str) -> list[Key]:
+        self._generation[slug] = self._generation.get(slug, 0) + 1  # a fetch in flight now predates the change
+        dropped = [key for key in self._entries if key[0] == slug]
+        for key in dropped:
+            del self._entries[key]
+        return dropped
 
     async def drain(self) -> None:
         """Wait for background refreshes to finish (tests, and an orderly stop)."""

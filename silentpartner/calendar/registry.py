@@ -5,6 +5,7 @@ one (behind the slot cache) in `runtime.calendars[slug]` for every business, and
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from silentpartner.calendar.local import LocalCalendar
 from silentpartner.calendar.port import CalendarPort
 from silentpartner.clock import Clock
 from silentpartner.settings import Settings
+from silentpartner.store.changes import SLOTS, CatchUp, Change
 from silentpartner.store.db import Database
 
 if TYPE_CHECKING:
@@ -49,16 +51,33 @@ def open_calendar(business: Business, runtime_or_parts: Runtime | CalendarParts 
 class CalendarComponent:
     """Opens every business's calendar at start (behind one shared SlotCache), closes them at stop.
 
-    Others reach the cache as `runtime.slot_cache` (webhooks call `invalidate`, calls call `warm_soon`)."""
+    Others reach the cache as `runtime.slot_cache` (webhooks call `invalidate`, calls call `warm_soon`).
+    The cache is wired to the store's change bus: what it invalidates is told to the other instances sharing
+    the database, and what they tell makes it forget (see cache.py)."""
 
     def __init__(self, *, cache_days: int = 7, cache_ttl: timedelta = timedelta(seconds=60)) -> None:
         self.cache_days = cache_days
         self.cache_ttl = cache_ttl
         self.cache: SlotCache | None = None
         self._opened: list[CalendarPort] = []
+        self._unwatch: Callable[[], None] | None = None
 
     async def start(self, runtime: Runtime) -> None:
-        self.cache = SlotCache(runtime.clock, days=self.cache_days, ttl=self.cache_ttl)
+        db = runtime.db
+
+        def announce(slug: str) -> None:
+            db.tell_other_instances([Change(SLOTS, slug, "")])
+
+        self.cache = cache = SlotCache(runtime.clock, days=self.cache_days, ttl=self.cache_ttl, announce=announce)
+
+        def heard(change: Change | CatchUp) -> None:
+            # The hub hands on only what other instances sent (its own echo is dropped by origin).
+            if isinstance(change, CatchUp):
+                cache.forget_all()  # the LISTEN was lost a while: whatever was said then is gone
+            elif change.kind == SLOTS:
+                cache.forget(change.business)
+
+        self._unwatch = db.changes.watch(heard)
         runtime.slot_cache = self.cache
         for business in runtime.businesses:
             calendar = CachedCalendar(open_calendar(business, runtime), self.cache)
@@ -66,6 +85,9 @@ class CalendarComponent:
             runtime.calendars[business.slug] = calendar
 
     async def stop(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self.cache is not None:
             await self.cache.close()
         while self._opened:

@@ -22,6 +22,7 @@ from silentpartner.store.changes import CatchUp, Change, ChangeHub
 STREAM_SECONDS = 25.0
 KEEPALIVE_SECONDS = 10.0  # a comment line now and then keeps proxies from closing an idle stream
 RETRY_MS = 1000
+SHOWN = frozenset({"call", "booking", "message"})  # what a page lists; "slots" is the slot caches' news
 
 
 def _event(name: str, data: dict[str, object]) -> str:
@@ -59,6 +60,6 @@ async def stream(
 
 
 def _for(change: Change, business: Business, call_sid: str | None) -> bool:
-    if change.business != business.slug:
+    if change.kind not in SHOWN or change.business != business.slug:
         return False
     return call_sid is None or (change.kind == "call" and change.key == call_sid)

@@ -13,6 +13,11 @@ booking and message rows it flushes, and when the transaction commits:
 A change says only what changed (kind, business, key); readers fetch the row, with their own access checks, so
 a change announced that a savepoint then undid costs a reader one needless read, nothing more. Changes made with
 bulk `update()` statements are not seen; the ones the dashboard shows go through the ORM.
+
+One kind is announced by hand rather than noticed in a session: "slots", a business's free times changed (a
+booking made, moved or cancelled here or on Cal.com, time off). The slot cache of the instance that saw it
+drops its own entries, then `Database.tell_other_instances` sends it (PostgreSQL only: on SQLite there is no
+other instance) and every other instance's slot cache, a `watch`er of its hub, drops the business's slots.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -37,14 +42,15 @@ CHANNEL = "silentpartner_changes"  # the PostgreSQL notification channel
 SUBSCRIBER_BACKLOG = 256  # changes a slow subscriber may fall behind by before it is told to catch up
 MAX_PER_NOTIFY = 40  # changes per pg_notify payload (PostgreSQL caps a payload at 8000 bytes)
 
-Kind = Literal["call", "booking", "message"]
+Kind = Literal["call", "booking", "message", "slots"]
+SLOTS: Kind = "slots"
 
 
 @dataclass(frozen=True)
 class Change:
     kind: Kind
     business: str
-    key: str  # a call's sid, a booking's uid, a message's id
+    key: str  # a call's sid, a booking's uid, a message's id ("" for slots)
     id: int | None = None  # the row's id (calls: what the dashboard links by)
 
     def as_dict(self) -> dict[str, Any]:
@@ -100,6 +106,7 @@ class ChangeHub:
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex  # marks this process's notifications, so it skips their echo
         self._subscribers: set[Subscription] = set()
+        self._watchers: list[Callable[[Change | CatchUp], None]] = []
 
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:
@@ -110,10 +117,30 @@ class ChangeHub:
         finally:
             self._subscribers.discard(subscription)
 
+    def watch(self, callback: Callable[[Change | CatchUp], None]) -> Callable[[], None]:
+        """Call `callback(change)` for every change, at once and in order, before any subscriber hears of it
+        (the slot cache must have dropped a business's slots before anything reacts to the news), and
+        `callback(CATCH_UP)` when changes may have been missed. Returns the function that stops the watching."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
+
     def publish(self, changes: list[Change]) -> None:
         for change in changes:
+            self._tell_watchers(change)
             for subscription in list(self._subscribers):
                 subscription._offer(change)
+
+    def _tell_watchers(self, item: Change | CatchUp) -> None:
+        for watcher in list(self._watchers):
+            try:
+                watcher(item)
+            except Exception:  # one broken watcher must not keep the news from the others
+                log.exception("changes.watcher_failed")
 
     def receive_notification(self, payload: str) -> None:
         """A pg_notify payload from some instance: hand on the changes, unless this process sent them."""
@@ -128,6 +155,7 @@ class ChangeHub:
         self.publish(changes)
 
     def publish_catch_up(self) -> None:
+        self._tell_watchers(CATCH_UP)
         for subscription in list(self._subscribers):
             subscription._offer(CATCH_UP)
 

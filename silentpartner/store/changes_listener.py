@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
 from silentpartner.logs import log_event
 from silentpartner.store.changes import CHANNEL, ChangeHub
 from silentpartner.store.db import POSTGRES_CONNECT_TIMEOUT_S, Database
+
+if TYPE_CHECKING:
+    from silentpartner.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +83,21 @@ class ChangeListener:
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         self.hub.receive_notification(payload)
+
+
+class ChangeListenerComponent:
+    """The app component: on PostgreSQL, LISTEN for as long as the app runs (the dashboard's live streams and
+    every slot cache hear other instances' changes through it); on SQLite, nothing to do."""
+
+    def __init__(self) -> None:
+        self.listener: ChangeListener | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        if not runtime.db.is_sqlite:
+            self.listener = ChangeListener(runtime.db)
+            self.listener.start()
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None

@@ -6,6 +6,8 @@ A URL that is not one, or a PostgreSQL URL without its driver installed, is refu
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,11 +16,15 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
-from silentpartner.store.changes import ChangeHub, track_changes
+from silentpartner.logs import log_event
+from silentpartner.store.changes import CHANNEL, Change, ChangeHub, notify_payloads, track_changes
 from silentpartner.store.problems import DatabaseUnavailable, explain, first_line, sqlite_folder_problem
 from silentpartner.store.urls import normalise_database_url, without_password
 
 POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: too long to learn a host is wrong
+TELLING_DRAIN_S = 5  # how long close() lets announcements still on their way go out
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -54,6 +60,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=session_class)
         self.changes = ChangeHub()  # calls, bookings and messages as they change (see changes.py)
         track_changes(session_class, self.changes, postgres=not self.is_sqlite)
+        self._telling: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -85,7 +92,30 @@ class Database:
         except Exception:
             return False
 
+    def tell_other_instances(self, changes: list[Change]) -> None:
+        """Send `changes` to the other instances sharing this database, now, in a transaction of their own
+        (for news that no transaction of ours carries: see changes.py). On SQLite there are none: a no-op.
+        Must be called on the event loop; the sending runs in the background, and a failure is logged (the
+        other instances' caches then catch up at their TTL, and every booking is re-checked anyway)."""
+        if self.is_sqlite or not changes:
+            return
+        task = asyncio.get_running_loop().create_task(self._notify(changes), name="changes.tell")
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
+
+    async def _notify(self, changes: list[Change]) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                for payload in notify_payloads(self.changes.origin, changes):
+                    await conn.execute(
+                        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+                    )
+        except Exception as exc:
+            log_event(log, "changes.tell_failed", logging.WARNING, error=first_line(exc))
+
     async def close(self) -> None:
+        if self._telling:  # what this instance still had to tell the others goes out before the pool closes
+            await asyncio.wait(set(self._telling), timeout=TELLING_DRAIN_S)
         self.changes.close()
         await self.engine.dispose()
 

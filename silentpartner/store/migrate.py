@@ -1,4 +1,11 @@
-"""Alembic migrations, run from code: at app start, by `silentpartner db upgrade`, and by tests."""
+"""Alembic migrations, run from code: at app start, by `silentpartner db upgrade`, and by tests.
+
+Several instances may start together on one PostgreSQL database (a deploy, `docker compose up --scale app=3`).
+Each migrates under one transaction-level advisory lock: the first runs the migrations while the others wait
+on the lock, then find the database at head and have nothing to do. Without it they would race to create the
+same tables and all but one would fail to start. (PostgreSQL DDL is transactional, so the waiters see the
+finished schema or none of it.) SQLite needs no lock: the migrating transaction holds the file's write lock.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,8 @@ from silentpartner.store.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
+# pg_advisory_xact_lock's key for "migrating": any constant every instance agrees on (ASCII "SPmigrat").
+MIGRATION_LOCK = 0x53506D6967726174
 
 
 def alembic_config(url: str) -> Config:
@@ -43,6 +52,9 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     if revision == "head" and await current_revision(db) == head_revision():
         return  # already there: skip Alembic's machinery (a process start, or every simulate run)
     async with db.engine.begin() as conn:
+        if not db.is_sqlite:
+            # Held until this transaction ends; another instance migrating makes this wait, then finds it done.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_run)
 
 

@@ -15,7 +15,10 @@ sweep has closed the call out (`sweep.py`) and nobody has written them for `call
 `RecordingFiler` files them like any other (the owner gets the call up to the moment it was cut off). A
 file being compressed is a `.part` beside them until the store takes it whole; a reference goes on the
 call record only after that, so a kill at any point leaves either no recording or a whole one, and
-leftovers are filed or removed on the next round.
+leftovers are filed or removed on the next round. Instances sharing the folder (replicas on one volume) each
+look for leftovers, at start and every round: the first to create a call's claim file (`<sid>.filing`,
+O_CREAT|O_EXCL, atomic on a local disk) files it and the others leave it, so no two write the same `.part`.
+A claim as old as the tracks is a filer that died: it is removed and the call claimed again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 import re
 import time
 import uuid
@@ -55,7 +59,7 @@ log = logging.getLogger(__name__)
 FORMATS = {"flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS")}
 BLOCK = PHONE_RATE * 10  # samples compressed at a time: ten seconds, so a long call needs no more memory
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
-CALLER_TRACK, AGENT_TRACK, PART = ".caller.ulaw", ".agent.ulaw", ".part"
+CALLER_TRACK, AGENT_TRACK, PART, CLAIM = ".caller.ulaw", ".agent.ulaw", ".part", ".filing"
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,8 @@ async def file_recording(filing: Filing, call_sid: str, business: str, started_a
     logged and leaves the tracks for `RecordingFiler` to try again."""
     try:
         caller_path, agent_path = filing.tracks(call_sid)
-        part = filing.folder / f"{call_sid}.{filing.format}{PART}"
+        # Each filer its own part file: two never write into one.
+        part = filing.folder / f"{call_sid}.{filing.format}.{uuid.uuid4().hex[:8]}{PART}"
         samples = await asyncio.to_thread(compress, caller_path, agent_path, part, filing.format)
         key = None
         if samples:
@@ -188,13 +193,42 @@ async def file_leftovers(filing: Filing, *, stale_after: float, wall_clock=time.
                 path.unlink(missing_ok=True)
             log_event(log, "recording.leftover_removed", sid=sid[:64], files=len(paths))
             continue
-        for path in paths:
-            if path.name.endswith(PART):
-                path.unlink(missing_ok=True)
-        if await file_recording(filing, sid, record.business, record.started_at):
-            filed.append(sid)
-            log_event(log, "recording.leftover_filed", logging.WARNING, sid=sid, end_reason=record.end_reason)
+        claim = _claim(
+            filing.folder, sid, [path for path in paths if path.name.endswith(CLAIM)], now=now, stale_after=stale_after
+        )
+        if claim is None:
+            continue  # another instance sharing the folder is filing it
+        try:
+            if not all(path.exists() for path in tracks):
+                continue  # another instance filed it between our look at the folder and our claim
+            for path in paths:
+                if path.name.endswith(PART):
+                    path.unlink(missing_ok=True)
+            if await file_recording(filing, sid, record.business, record.started_at):
+                filed.append(sid)
+                log_event(log, "recording.leftover_filed", logging.WARNING, sid=sid, end_reason=record.end_reason)
+        finally:
+            claim.unlink(missing_ok=True)
     return filed
+
+
+def _claim(folder: Path, sid: str, dead: list[Path], *, now: float, stale_after: float) -> Path | None:
+    """This instance's claim on filing `sid`, or None when another instance holds it. `dead`: claims that
+    were as old as the tracks when the folder was read, left by a filer that was killed; each is removed
+    only if it is still that old (another instance may have just replaced it with a live claim of its own).
+    Between that look and the removal there is no await, so instances in one process cannot interleave;
+    across processes the window is a stat call wide, and `.part` files are per filer, so even then the
+    worst is one filer finding the tracks gone."""
+    for path in dead:
+        with contextlib.suppress(FileNotFoundError):
+            if now - path.stat().st_mtime >= stale_after:
+                path.unlink(missing_ok=True)
+    claim = folder / f"{sid}{CLAIM}"
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return None
+    return claim
 
 
 async def check_recordings(runtime: Runtime) -> list[Finding]:

@@ -236,3 +236,39 @@ async def test_open_calendar_picks_the_backend_the_business_names(settings: Sett
         assert type(calendar).__name__ == "CalcomCalendar" and calendar.business is on_calcom
     with pytest.raises(ValueError):
         open_calendar(on_calcom, CalendarParts(settings=keyed, db=None, http=None, clock=FixedClock(at(demo, 24, 10))))
+
+
+async def test_the_component_forgets_what_other_instances_say_changed(settings: Settings, demo: Business) -> None:
+    """The cache hears other instances through its database's change hub (PostgreSQL LISTEN/NOTIFY hands
+    their notifications to it; tests/calendar/test_cache_across_instances.py runs that end to end)."""
+    import json
+
+    runtime = await open_runtime(settings, Businesses([demo]), FixedClock(at(demo, 24, 10)))
+    try:
+        await runtime.start_components([CalendarComponent()])
+        calendar, cache, hub = runtime.calendars[demo.slug], runtime.slot_cache, runtime.db.changes
+        assert isinstance(cache, SlotCache)
+
+        async def asks_the_backend() -> bool:
+            misses = cache.misses
+            await calendar.find_slots("estimate", *tomorrow(demo))
+            return cache.misses > misses
+
+        def told(origin: str, kind: str = "slots", business: str = demo.slug) -> None:
+            change = {"kind": kind, "business": business, "key": "", "id": None}
+            hub.receive_notification(json.dumps({"origin": origin, "changes": [change]}))
+
+        await cache.warm(demo)
+        assert not await asks_the_backend()
+        told(hub.origin)  # this instance's own announcement, echoed back: nothing to do
+        told("another-instance", kind="booking")  # a booking row: the dashboard's news, not the cache's
+        told("another-instance", business="someone-else")
+        assert not await asks_the_backend()
+        told("another-instance")
+        assert await asks_the_backend()
+        assert not await asks_the_backend()  # fetched again, and kept
+
+        hub.publish_catch_up()  # the LISTEN connection dropped and came back: anything may have been missed
+        assert await asks_the_backend()
+    finally:
+        await runtime.close()
