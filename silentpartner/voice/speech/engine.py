@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
+from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
 from silentpartner.voice.speech.stt import Transcriber
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
 from silentpartner.voice.speech.turn_model import TurnModel
@@ -47,14 +48,14 @@ class OfflineSpeech:
     def __init__(
         self,
         *,
-        vad_session: object,
+        vad_model: SileroModel,
         transcriber: Transcriber,
         voice: Voice,
         fallback_voice: Voice | None = None,
         turn_model: TurnModel | None = None,
         turn_model_missing: str = "",
     ) -> None:
-        self._vad_session = vad_session
+        self.vad_model = vad_model
         self._transcriber = transcriber
         self.voice = voice
         self._fallback_voice = fallback_voice  # speaks a sentence the main voice failed on
@@ -108,7 +109,7 @@ class OfflineSpeech:
         ok, why = cls.available()
         if not ok:
             raise models.SpeechUnavailable(why)
-        vad_session = models.load_silero()
+        vad_model = load_vad_model()
         transcriber = Transcriber(models.load_whisper())
         voice = load_voice()
         binary = models.espeak_binary()
@@ -118,11 +119,12 @@ class OfflineSpeech:
             log,
             "speech.loaded",
             voice=voice.name,
+            vad=vad_model.name,
             fallback=fallback.name if fallback else None,
             end_of_turn_model=turn_model is not None,
         )
         return cls(
-            vad_session=vad_session,
+            vad_model=vad_model,
             transcriber=transcriber,
             voice=voice,
             fallback_voice=fallback,
@@ -134,7 +136,7 @@ class OfflineSpeech:
 
     def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad:
         """A detector for one call's inbound audio."""
-        return Vad(self._vad_session, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
+        return Vad(self.vad_model, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
 
     async def transcribe(self, pcm16k: bytes) -> str:
         """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the speech thread pool."""
@@ -180,6 +182,21 @@ class OfflineSpeech:
                 raise
             log_event(log, "speech.sentence_fallback", level=logging.WARNING, voice=self.voice.name, error=repr(error))
             return to_phone(self._fallback_voice, sentence)
+
+
+def load_vad_model(rate: int = 16000) -> SileroModel:
+    """The Silero build the calls' VADs share.
+
+    16000 (the default): faster-whisper's Silero v6 on upsampled phone audio. 8000: pipecat-ai's Silero v5 on
+    the phone audio as it comes, which saves the resampling (about 8 µs of about 50 per 20 ms frame; the
+    ONNX run is the rest) but, measured on the test caller's voice, calls the end of speech about 80 ms
+    later, which every turn would pay (`bench/frames.py`, tests/voice/test_vad_models.py).
+    """
+    if rate == 8000:
+        return Silero8k(models.load_silero_8k())
+    if rate != 16000:
+        raise ValueError("Silero runs at 8000 or 16000 Hz")
+    return Silero16k(models.load_silero())
 
 
 def load_turn_model(files: models.ModelFiles | None = None) -> tuple[TurnModel | None, str]:
