@@ -44,11 +44,16 @@ class SpeechEnded:
     duration: float  # seconds of speech, start to end
 
 
-def to_pcm16k(samples8k: np.ndarray) -> bytes:
-    """8 kHz samples (int16 scale) -> 16-bit little-endian 16 kHz PCM, for Whisper."""
-    if len(samples8k) == 0:
+MARGIN = 64  # 8 kHz samples either side of a span that its upsampling reads (the filter is 36 taps long)
+
+
+def to_pcm16k(samples8k: np.ndarray, *, lead: int = 0, tail: int = 0) -> bytes:
+    """8 kHz samples (int16 scale) -> 16-bit little-endian 16 kHz PCM, for Whisper. The first `lead` and
+    last `tail` samples are context only: they make the edges come out as in an upsampling of the whole
+    stream, and are not part of the output."""
+    if len(samples8k) <= lead + tail:
         return b""
-    up = resample(samples8k, PHONE_RATE, STT_RATE)
+    up = resample(samples8k, PHONE_RATE, STT_RATE)[2 * lead : 2 * (len(samples8k) - tail)]
     return np.clip(np.rint(up), -32768, 32767).astype("<i2").tobytes()
 
 
@@ -134,7 +139,7 @@ class Vad:
         None when there is none. For transcribing a turn while the caller is still speaking."""
         if not self._confirmed:
             return None
-        return self._start * FRAME_SECONDS, to_pcm16k(self._slice(self._start * FRAME_SAMPLES, None))
+        return self._start * FRAME_SECONDS, self._pcm16k(self._start * FRAME_SAMPLES, None)
 
     # -- internals ------------------------------------------------------------------------------------------
 
@@ -150,17 +155,20 @@ class Vad:
     def _trim(self) -> None:
         """Forget audio no utterance can reach any more (before the open one, or before the pre-roll)."""
         keep_frame = self._start if self._in_speech else max(self._floor, self._frame - self._pre_roll_frames)
-        drop = keep_frame * FRAME_SAMPLES - self._base
+        drop = keep_frame * FRAME_SAMPLES - MARGIN - self._base
         if drop >= PHONE_RATE:  # shift in whole seconds, not on every frame
             self._audio[: self._filled - drop] = self._audio[drop : self._filled]
             self._filled -= drop
             self._base += drop
 
-    def _slice(self, start: int, stop: int | None) -> np.ndarray:
-        """Stream samples start..stop-1 (stop None: all received), as far as they are still buffered."""
+    def _pcm16k(self, start: int, stop: int | None) -> bytes:
+        """Stream samples start..stop-1 (stop None: all received) at 16 kHz, upsampled with the audio either
+        side as context, so the result is what upsampling the whole stream would give for that span."""
         begin = max(0, start - self._base)
         end = self._filled if stop is None else min(self._filled, max(begin, stop - self._base))
-        return self._audio[begin:end]
+        lead = min(MARGIN, begin)
+        tail = min(MARGIN, self._filled - end)
+        return to_pcm16k(self._audio[begin - lead : end + tail], lead=lead, tail=tail)
 
     def _step(self, probability: float, events: list[SpeechStarted | SpeechEnded]) -> None:
         index = self._frame
@@ -206,7 +214,7 @@ class Vad:
     def _end_utterance(self, *, end_frame: int, keep_all: bool = False) -> SpeechEnded:
         """Build SpeechEnded for the open utterance; end_frame is the first frame after the speech."""
         stop = end_frame if keep_all else end_frame + self._post_roll_frames
-        pcm = to_pcm16k(self._slice(self._start * FRAME_SAMPLES, stop * FRAME_SAMPLES))
+        pcm = self._pcm16k(self._start * FRAME_SAMPLES, stop * FRAME_SAMPLES)
         start = self._onset * FRAME_SECONDS
         end = end_frame * FRAME_SECONDS
         self._floor = end_frame  # the next pre-roll may reach back into this one's trailing silence only
