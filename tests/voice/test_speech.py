@@ -282,6 +282,20 @@ async def test_calls_share_the_engine_safely(speech: OfflineSpeech) -> None:
     assert list(heard_together) == heard_alone
 
 
+async def test_every_call_shares_one_whisper_model_through_the_pool(speech: OfflineSpeech) -> None:
+    """One model, loaded once, with one CTranslate2 worker per pool worker; eight calls transcribing at once
+    queue in the pool and each gets what it would get alone."""
+    model = models.load_whisper()
+    assert models.load_whisper() is model
+    assert model.model.num_workers == speech.pool.workers
+    utterances = [audio.phone_to_pcm16k(caller_says(turn)) for turn in CALLER_TURNS[:8]]
+    alone = [await speech.transcribe(u) for u in utterances]
+    jobs_before = speech.pool.stats.jobs
+    together = await asyncio.gather(*(speech.transcribe(u) for u in utterances))
+    assert list(together) == alone
+    assert speech.pool.stats.jobs - jobs_before == 8
+
+
 async def test_closing_synthesis_early_stops_it(speech: OfflineSpeech) -> None:
     stream = speech.synthesize(REPLY)
     first = await anext(stream)

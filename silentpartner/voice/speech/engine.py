@@ -4,13 +4,16 @@ voice, shared by every call in a process.
     speech = await OfflineSpeech.shared()         # loads and verifies the models once, off the event loop
     vad = speech.new_vad()                        # per call
     for event in vad.feed(mulaw_frame): ...       # SpeechStarted / SpeechEnded
-    text = await speech.transcribe(ended.pcm16k)  # runs in the speech thread pool
+    text = await speech.transcribe(ended.pcm16k)  # runs in the speech worker pool
+    early = await speech.transcribe_early(pcm)    # the same, but only if a worker is idle (else None)
     done = await speech.end_of_turn(turn_pcm16k)  # P(the turn is complete), or None without the model
     async for chunk in speech.synthesize("Thanks. Someone will be there tomorrow at two."):
         ...                                       # 8 kHz μ-law, one chunk per sentence
 
-Heavy work (model loading, Whisper, TTS) runs in one thread pool of two workers, sized for the two cores
-the product is deployed on; the VAD is light (about 0.1 ms per 32 ms frame) and runs inline in `feed`.
+Heavy work (model loading, Whisper, the end-of-turn model, TTS) runs in one process-wide `SpeechPool`
+(`pool.py`) with a worker per core and one model of each kind shared by all of them; what a caller is
+waiting for goes first. Transcripts waiting together are decoded as one batch. The VAD is light (about
+50 µs per 20 ms frame) and runs inline in `feed`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import ClassVar
 
 from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
+from silentpartner.voice.speech.pool import NORMAL, URGENT, SpeechPool, wait
 from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
 from silentpartner.voice.speech.stt import Transcriber
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
@@ -34,8 +38,7 @@ __all__ = ["OfflineSpeech", "SpeechEnded", "SpeechStarted", "Vad"]
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2  # the deployment target has two cores
-_executor = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="offline-speech")
+POOL = SpeechPool(name="offline-speech")  # one worker per core, shared by every call in the process
 
 
 class OfflineSpeech:
@@ -90,7 +93,7 @@ class OfflineSpeech:
             if cls._instance is not None:
                 return cls._instance
             if cls._loading is None:
-                cls._loading = _executor.submit(cls._load)
+                cls._loading = POOL.submit(cls._load, priority=URGENT)
             loading = cls._loading
         try:
             # shield: a caller that gives up waiting must not cancel the load the others are waiting for.
@@ -110,7 +113,7 @@ class OfflineSpeech:
         if not ok:
             raise models.SpeechUnavailable(why)
         vad_model = load_vad_model()
-        transcriber = Transcriber(models.load_whisper())
+        transcriber = Transcriber(models.load_whisper(num_workers=POOL.workers))
         voice = load_voice()
         binary = models.espeak_binary()
         fallback = EspeakVoice(binary) if binary is not None and not isinstance(voice, EspeakVoice) else None
@@ -138,40 +141,58 @@ class OfflineSpeech:
         """A detector for one call's inbound audio."""
         return Vad(self.vad_model, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
 
-    async def transcribe(self, pcm16k: bytes) -> str:
-        """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the speech thread pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_executor, self._transcriber.transcribe, pcm16k)
+    @property
+    def pool(self) -> SpeechPool:
+        return POOL
+
+    async def transcribe(self, pcm16k: bytes, *, prompt: str = "") -> str:
+        """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the worker pool ahead of other work.
+
+        `prompt`: what the caller said just before this audio in the same turn, so the text reads on."""
+        return await wait(self._submit_transcription(pcm16k, prompt, URGENT))
+
+    async def transcribe_early(self, pcm16k: bytes, *, prompt: str = "") -> str | None:
+        """Like `transcribe`, for work that can be done without: None, at once, unless a worker is idle and
+        nothing is waiting (a turn transcribed while the caller is still speaking)."""
+        future = POOL.offer(self._transcriber.transcribe, pcm16k, prompt)
+        return None if future is None else await wait(future)
+
+    def _submit_transcription(self, pcm16k: bytes, prompt: str, priority: int) -> concurrent.futures.Future[str]:
+        # Utterances that need the same encoder window can share a batch.
+        frames = self._transcriber.window_frames(len(pcm16k) // 2 // 160)
+        batch = (f"stt:{frames}", self._transcribe_batch)
+        return POOL.submit(self._transcriber.transcribe, pcm16k, prompt, priority=priority, batch=batch)
+
+    def _transcribe_batch(self, items: list[tuple[bytes, str]]) -> list[str]:
+        return self._transcriber.transcribe_many(items)
 
     async def end_of_turn(self, pcm16k: bytes) -> float | None:
-        """P(the caller has finished) for the turn so far (16 kHz PCM), scored in the speech thread pool;
+        """P(the caller has finished) for the turn so far (16 kHz PCM), scored in the worker pool;
         None when the end-of-turn model is not installed."""
         if self._turn_model is None:
             return None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_executor, self._turn_model.complete_probability, pcm16k)
+        return await POOL.run(self._turn_model.complete_probability, pcm16k, priority=NORMAL)
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """The reply as 8 kHz μ-law, one chunk per sentence, each yielded as soon as it is ready.
 
-        The next sentence is synthesized while the caller of this generator sends the current one. Closing
-        the generator early (barge-in) drops sentences not yet started.
+        The first sentence goes ahead of other work in the pool (the caller is waiting for it); the next one
+        is synthesized while the caller of this generator sends the current one. Closing the generator early
+        (barge-in) drops sentences not yet started.
         """
         sentences = split_sentences(text)
         if not sentences:
             return
-        loop = asyncio.get_running_loop()
-        upcoming = loop.run_in_executor(_executor, self._speak, sentences[0])
+        upcoming = POOL.submit(self._speak, sentences[0], priority=URGENT)
         try:
             for index in range(len(sentences)):
-                chunk = await upcoming
+                chunk = await wait(upcoming)
                 if index + 1 < len(sentences):
-                    upcoming = loop.run_in_executor(_executor, self._speak, sentences[index + 1])
+                    upcoming = POOL.submit(self._speak, sentences[index + 1], priority=NORMAL)
                 if chunk:
                     yield chunk
         finally:
-            if not upcoming.done():
-                upcoming.cancel()
+            upcoming.cancel()  # no-op once done or running
 
     def _speak(self, sentence: str) -> bytes:
         """One sentence as 8 kHz μ-law; a sentence the main voice chokes on is said by the fallback voice."""
