@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from silentpartner.voice import audio
-from silentpartner.voice.speech import OfflineSpeech, SpeechEnded, SpeechStarted, Vad, models
+from silentpartner.voice.speech import OfflineSpeech, SpeechEnded, SpeechPausing, SpeechStarted, Vad, models
 from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
 from tests.support.caller_voice import CALLER_TURNS, caller_available, caller_says, frames, normalize, silence
 
@@ -99,3 +99,21 @@ def test_open_audio_is_the_utterance_so_far() -> None:
     assert 0.3 <= start <= 0.6 + 0.2
     # From the start of the pre-roll to the last sample fed, at 16 kHz.
     assert len(pcm) == pytest.approx((0.5 + half / 8000 - start) * 32000, abs=2 * 320)
+
+
+def test_an_announced_pause_carries_the_audio_of_the_end_that_follows() -> None:
+    stream, _ = two_turns()
+    for model in (Silero16k(models.load_silero()), _silero_8k()):
+        for chunk in (160, 37):
+            vad = Vad(model, end_silence_ms=250, announce_pauses=True)
+            events = [e for i in range(0, len(stream), chunk) for e in vad.feed(stream[i : i + chunk])]
+            pausing = [e for e in events if isinstance(e, SpeechPausing)]
+            ended = [e for e in events if isinstance(e, SpeechEnded)]
+            assert len(ended) == 2 and pausing
+            for end in ended:
+                announced = [p for p in pausing if p.at == end.at]
+                assert announced and announced[-1].pcm16k == end.pcm16k
+            # Without asking, there are none: the events are as they always were.
+            quiet = events_of(model, stream, end_silence_ms=250)
+            others = [(type(e), e.at) for e in events if not isinstance(e, SpeechPausing)]
+            assert [(type(e), e.at) for e in quiet] == others

@@ -29,7 +29,7 @@ from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
 from silentpartner.voice.speech.pool import NORMAL, URGENT, SpeechPool, wait
 from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
-from silentpartner.voice.speech.stt import Transcriber
+from silentpartner.voice.speech.stt import Transcriber, Window
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
 from silentpartner.voice.speech.turn_model import TurnModel
 from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted, Vad
@@ -44,6 +44,9 @@ POOL = SpeechPool(name="offline-speech")  # one worker per core, shared by every
 class OfflineSpeech:
     """The loaded models. Get the process-wide instance with `await OfflineSpeech.shared()`."""
 
+    # Whisper's encoder window for every call's transcripts (see stt.py): "full" decodes exactly as
+    # faster-whisper does; "fit" is about four times faster but a different decode. Set before the first load.
+    stt_window: ClassVar[Window] = "full"
     _instance: ClassVar[OfflineSpeech | None] = None
     _loading: ClassVar[concurrent.futures.Future[OfflineSpeech] | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -113,7 +116,7 @@ class OfflineSpeech:
         if not ok:
             raise models.SpeechUnavailable(why)
         vad_model = load_vad_model()
-        transcriber = Transcriber(models.load_whisper(num_workers=POOL.workers))
+        transcriber = Transcriber(models.load_whisper(num_workers=POOL.workers), window=cls.stt_window)
         voice = load_voice()
         binary = models.espeak_binary()
         fallback = EspeakVoice(binary) if binary is not None and not isinstance(voice, EspeakVoice) else None
@@ -137,9 +140,14 @@ class OfflineSpeech:
 
     # -- per call -------------------------------------------------------------------------------------------
 
-    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad:
-        """A detector for one call's inbound audio."""
-        return Vad(self.vad_model, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
+    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600, announce_pauses: bool = False) -> Vad:
+        """A detector for one call's inbound audio (`announce_pauses`: see vad.SpeechPausing)."""
+        return Vad(
+            self.vad_model,
+            min_speech_ms=min_speech_ms,
+            end_silence_ms=end_silence_ms,
+            announce_pauses=announce_pauses,
+        )
 
     @property
     def pool(self) -> SpeechPool:
@@ -173,17 +181,24 @@ class OfflineSpeech:
             return None
         return await POOL.run(self._turn_model.complete_probability, pcm16k, priority=NORMAL)
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def end_of_turn_early(self, pcm16k: bytes) -> float | None:
+        """Like `end_of_turn`, only if a worker is idle and nothing is waiting; else None at once."""
+        if self._turn_model is None:
+            return None
+        future = POOL.offer(self._turn_model.complete_probability, pcm16k)
+        return None if future is None else await wait(future)
+
+    async def synthesize(self, text: str, *, urgent: bool = True) -> AsyncIterator[bytes]:
         """The reply as 8 kHz μ-law, one chunk per sentence, each yielded as soon as it is ready.
 
-        The first sentence goes ahead of other work in the pool (the caller is waiting for it); the next one
-        is synthesized while the caller of this generator sends the current one. Closing the generator early
-        (barge-in) drops sentences not yet started.
+        The first sentence goes ahead of other work in the pool when `urgent` (the caller is waiting for it);
+        the next one is synthesized while the caller of this generator sends the current one. Closing the
+        generator early (barge-in) drops sentences not yet started.
         """
         sentences = split_sentences(text)
         if not sentences:
             return
-        upcoming = POOL.submit(self._speak, sentences[0], priority=URGENT)
+        upcoming = POOL.submit(self._speak, sentences[0], priority=URGENT if urgent else NORMAL)
         try:
             for index in range(len(sentences)):
                 chunk = await wait(upcoming)

@@ -1,14 +1,18 @@
 """Speech to text: Whisper tiny.en (faster-whisper's CTranslate2 model, int8) on one turn's audio.
 
-Whisper is trained on 30 s windows, and faster-whisper pads every decode to 30 s, so a 2 s phone turn
-costs as much encoder work as 30 s of audio (about 260 of 300 ms). CTranslate2 takes shorter inputs, so
-the encoder here sees a window just long enough for the audio: at least 10 s, with at least 5 s of padding
-after the speech (shorter windows, or less padding, make tiny.en drop or invent words: measured on the
-test callers, 2 s of padding gave 69% WER, 4 s 1.5%, and 10 s with 5 s of padding the same WER as 30 s).
-`window="full"` decodes exactly as faster-whisper's `transcribe` does, for comparison.
+Whisper is trained on 30 s windows and faster-whisper pads every decode to 30 s, so a 2 s phone turn costs
+as much encoder work as 30 s of audio (about 260 of 300 ms). The default, `window="full"`, decodes exactly as
+faster-whisper's `transcribe` does (same features, padding, prompt, suppressed tokens and no-speech rule;
+checked text for text on the test callers).
 
-The decode itself is faster-whisper's greedy one (beam 1, temperature 0, its default suppressed tokens,
-no timestamps), and a window the model thinks holds no speech gives "" as faster-whisper would.
+`window="fit"` gives the encoder a window just long enough for the audio instead: at least 10 s, with at
+least 5 s of padding after the speech (less padding makes tiny.en drop or invent words: measured on the
+test callers, 2 s of padding gave 69% WER, 4 s 1.5%, 5 s in a 10 s window the same WER as 30 s). It is
+about four times faster (72 against 286 ms per turn) with the same word error rate over the test callers,
+but it is a different decode: borderline turns come out differently, better or worse ("Tomorrow at two,
+please." in the phone round trip of tests/voice/test_call_e2e.py became "Tomorrow or two please."), so it
+is not the default. bench/speech.py and bench/voice.py measure both.
+
 `prompt` (text heard just before this audio, in the same turn) is given to Whisper as previous text, so a
 turn transcribed in pieces reads on from where the last piece ended.
 
@@ -33,6 +37,7 @@ PAD_FRAMES = 500  # 5 s of padding after the audio
 NO_SPEECH = 0.6  # faster-whisper's no_speech_threshold ...
 LOG_PROB = -1.0  # ... and log_prob_threshold: "no speech" only when the words are unlikely too
 _SPACES = re.compile(r"\s+")
+Window = Literal["full", "fit"]
 
 
 class Transcriber:
@@ -40,13 +45,15 @@ class Transcriber:
 
     Thread-safe: the model runs up to its `num_workers` decodes at once."""
 
-    def __init__(self, model: Any, *, beam_size: int = 1, window: Literal["fit", "full"] = "fit") -> None:
+    def __init__(self, model: Any, *, beam_size: int = 1, window: Window = "full") -> None:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
         self._model = model
         self._beam_size = beam_size
-        self._window = window
+        if window not in ("full", "fit"):
+            raise ValueError(f"unknown Whisper window {window!r}: use 'full' or 'fit'")
+        self.window = window
         self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
         self._max_length = int(model.max_length)
@@ -73,7 +80,7 @@ class Transcriber:
 
     def window_frames(self, content_frames: int) -> int:
         """The encoder window (feature frames) for audio of `content_frames`."""
-        if self._window == "full":
+        if self.window == "full":
             return FULL_FRAMES
         return min(FULL_FRAMES, max(MIN_FRAMES, content_frames + PAD_FRAMES))
 

@@ -16,6 +16,10 @@ Events:
 - `SpeechEnded` after `end_silence_ms` of silence; `at` is the stream time where the speech stopped,
   `duration` the seconds from its start to its end, and `pcm16k` the utterance with a little audio either
   side (Whisper does better with a short lead-in), 16-bit little-endian mono at 16 kHz.
+- `SpeechPausing` (only with `announce_pauses`) once the voice has been quiet for the post-roll (200 ms)
+  of the `end_silence_ms`: if it stays quiet, the `SpeechEnded` that follows carries exactly this
+  `pcm16k`, byte for byte, so work on it can start early; if the caller goes on, it is simply superseded
+  (at most one per pause).
 A burst of speech that ends before `min_speech_ms` produces no events at all.
 """
 
@@ -47,6 +51,12 @@ class SpeechEnded:
 MARGIN = 64  # 8 kHz samples either side of a span that its upsampling reads (the filter is 36 taps long)
 
 
+@dataclass(frozen=True)
+class SpeechPausing:
+    at: float  # where the speech stopped, as in the SpeechEnded that follows if the caller stays quiet
+    pcm16k: bytes  # that SpeechEnded's audio
+
+
 def to_pcm16k(samples8k: np.ndarray, *, lead: int = 0, tail: int = 0) -> bytes:
     """8 kHz samples (int16 scale) -> 16-bit little-endian 16 kHz PCM, for Whisper. The first `lead` and
     last `tail` samples are context only: they make the edges come out as in an upsampling of the whole
@@ -66,10 +76,18 @@ class Vad:
     POST_ROLL_MS = 200  # trailing silence kept after the last voiced frame
     MAX_UTTERANCE_S = 25.0  # Whisper sees 30 s windows; a longer monologue is cut into several utterances
 
-    def __init__(self, model: SileroModel, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> None:
+    def __init__(
+        self,
+        model: SileroModel,
+        *,
+        min_speech_ms: int = 250,
+        end_silence_ms: int = 600,
+        announce_pauses: bool = False,
+    ) -> None:
         if min_speech_ms < 0 or end_silence_ms <= 0:
             raise ValueError("min_speech_ms must be >= 0 and end_silence_ms > 0")
         self._stream = model.stream()
+        self._announce_pauses = announce_pauses  # emit SpeechPausing
         self._min_voiced_frames = max(1, round(min_speech_ms / 1000 / FRAME_SECONDS))
         self._end_silence_frames = max(1, round(end_silence_ms / 1000 / FRAME_SECONDS))
         self._pre_roll_frames = round(self.PRE_ROLL_MS / 1000 / FRAME_SECONDS)
@@ -90,6 +108,7 @@ class Vad:
         self._last_voiced = 0  # frame index of its last voiced frame
         self._voiced = 0  # voiced frames in it
         self._silence = 0  # consecutive silent frames at its end
+        self._pausing_sent = False  # SpeechPausing was emitted for the pause it is in now
 
         self.last_probability = 0.0
 
@@ -109,7 +128,7 @@ class Vad:
         ends or is dropped as too short. A call must not decide the caller has finished while this holds."""
         return self._in_speech
 
-    def feed(self, mulaw8k: bytes) -> list[SpeechStarted | SpeechEnded]:
+    def feed(self, mulaw8k: bytes) -> list[SpeechStarted | SpeechEnded | SpeechPausing]:
         """Caller audio in (any chunk size, 8 kHz μ-law); the events it completes come out."""
         if not mulaw8k:
             return []
@@ -118,9 +137,10 @@ class Vad:
         probabilities = self._stream.feed(samples)
         if not len(probabilities):
             return []
-        events: list[SpeechStarted | SpeechEnded] = []
+        events: list[SpeechStarted | SpeechEnded | SpeechPausing] = []
         for probability in probabilities.tolist():
             self._step(probability, events)
+        self._maybe_pausing(events)
         self._trim()
         return events
 
@@ -170,7 +190,7 @@ class Vad:
         tail = min(MARGIN, self._filled - end)
         return to_pcm16k(self._audio[begin - lead : end + tail], lead=lead, tail=tail)
 
-    def _step(self, probability: float, events: list[SpeechStarted | SpeechEnded]) -> None:
+    def _step(self, probability: float, events: list) -> None:
         index = self._frame
         self._frame += 1
         self.last_probability = probability
@@ -187,6 +207,7 @@ class Vad:
             self._voiced += 1
             self._silence = 0
             self._last_voiced = index
+            self._pausing_sent = False
         else:
             self._silence += 1
 
@@ -206,6 +227,22 @@ class Vad:
             self._voiced, self._silence = 0, 0
             events.append(SpeechStarted(at=self._onset * FRAME_SECONDS))
 
+    def _maybe_pausing(self, events: list[SpeechStarted | SpeechEnded | SpeechPausing]) -> None:
+        """Announce the SpeechEnded to come once its audio is all here (with the context its upsampling
+        reads after it), unless it has been announced for this pause already."""
+        if not self._announce_pauses or not self._confirmed or self._pausing_sent:
+            return
+        if self._silence < self._post_roll_frames:
+            return
+        end_frame = self._last_voiced + 1
+        stop = (end_frame + self._post_roll_frames) * FRAME_SAMPLES
+        if self._base + self._filled - stop < MARGIN:
+            return  # the next chunk brings it
+        self._pausing_sent = True
+        events.append(
+            SpeechPausing(at=end_frame * FRAME_SECONDS, pcm16k=self._pcm16k(self._start * FRAME_SAMPLES, stop))
+        )
+
     def _maybe_confirm(self, events: list[SpeechStarted | SpeechEnded]) -> None:
         if self._voiced >= self._min_voiced_frames:
             self._confirmed = True
@@ -222,5 +259,5 @@ class Vad:
         return SpeechEnded(at=end, pcm16k=pcm, duration=max(0.0, end - start))
 
     def _reset_utterance(self) -> None:
-        self._in_speech = self._confirmed = False
+        self._in_speech = self._confirmed = self._pausing_sent = False
         self._voiced = self._silence = 0
