@@ -10,7 +10,7 @@ the driver sees events in the order they were decided.
 Turn-taking is decided by the `CallFloor` (`floor.py`); this module tells it what the agent is doing and
 carries out its decisions. The caller's side reaches it through the `TurnListener` (`listener.py`): at each
 short pause the VAD closes a segment, the turn's audio so far is transcribed and scored by the end-of-turn
-model in the speech thread pool (so transcription runs while the caller may still be going on), and the
+model in the speech worker pool (so transcription runs while the caller may still be going on), and the
 floor says when the turn is over. The driver gets one `CallerSaid` per turn.
 
 - Barge-in (the floor's `BargeIn`): send `clear`, stop synthesis, drop queued interruptible lines, and

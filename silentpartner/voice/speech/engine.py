@@ -87,7 +87,7 @@ class OfflineSpeech:
 
     @classmethod
     async def shared(cls) -> OfflineSpeech:
-        """The process-wide engine; the first call loads the models in the speech thread pool.
+        """The process-wide engine; the first call loads the models in the speech worker pool.
 
         Safe to call from several calls (and several event loops) at once: they all wait for one load.
         A failed load raises here (SpeechUnavailable, ModelIntegrityError) and is retried by the next call.

@@ -235,13 +235,17 @@ def load_silero_8k(files: ModelFiles | None = None) -> Any:
     return load_once(f"silero-8k:{files.directory}", load)
 
 
-def load_whisper(files: ModelFiles | None = None, *, cpu_threads: int = 1, num_workers: int = 2) -> Any:
-    """faster-whisper's WhisperModel on the verified tiny.en files, int8 on CPU.
+def load_whisper(files: ModelFiles | None = None, *, cpu_threads: int = 1, num_workers: int | None = None) -> Any:
+    """faster-whisper's WhisperModel on the verified tiny.en files, int8 on CPU; one per process.
 
-    One thread per decode and two workers: on 2 cores two calls can decode at once, and a single short
-    utterance is about as fast on one thread as on two (Whisper pads every decode to a 30 s window).
+    One thread per decode and a decode slot per core (the speech pool's size): on 2 cores two calls can
+    decode at once, and a single short utterance is about as fast on one thread as on two.
     """
     files = files or whisper_files()
+    if num_workers is None:
+        from silentpartner.voice.speech.pool import available_cores
+
+        num_workers = available_cores()
 
     def load() -> Any:
         verify(files)
