@@ -92,6 +92,18 @@ def test_background_work_is_only_taken_when_a_worker_is_idle(pool) -> None:
     assert offered is not None and offered.result(WAIT) == "early"
 
 
+def test_background_work_leaves_a_worker_free_for_urgent_work(pool) -> None:
+    p, gate = pool(2), Gate()
+    early = p.offer(gate.job, "early")
+    assert early is not None
+    gate.wait_running(1)
+    assert p.offer(gate.job, "second early") is None  # the last free worker is kept for urgent work
+    urgent = p.submit(gate.job, "urgent", priority=URGENT)
+    gate.wait_running(2)  # it found a worker at once
+    gate.release.set()
+    assert urgent.result(WAIT) == "urgent" and early.result(WAIT) == "early"
+
+
 def test_a_failing_job_fails_alone_and_the_pool_goes_on(pool) -> None:
     p = pool(2)
 

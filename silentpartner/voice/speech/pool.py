@@ -7,8 +7,9 @@ The models release the GIL while they compute, so the event loop keeps serving f
 Jobs wait in priority order, first come first served within a priority:
 - URGENT: what a caller is waiting on now: the turn's transcript at a pause, the first sentence of a reply;
 - NORMAL: the end-of-turn score, later sentences of a reply;
-- BACKGROUND: transcribing a turn while the caller is still speaking. Only offered when a worker is idle
-  and nothing is waiting (`offer`), so it never delays the others.
+- BACKGROUND: transcribing a turn before its pause is certain. Only offered when a worker is idle and
+  nothing is waiting (`offer`), and never on the last idle worker of several, so work a caller is waiting
+  for always finds a worker free.
 A job still waiting can be cancelled (its call moved on); one already running finishes.
 
 Jobs of the same `batch` kind that are waiting together may be run as one batch by a worker
@@ -78,6 +79,7 @@ class SpeechPool:
         self._lock = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._running = 0  # jobs (or batches) being run now
+        self._background = 0  # of which BACKGROUND jobs
         self._closed = False
 
     # -- submitting ---------------------------------------------------------------------------------------
@@ -94,10 +96,10 @@ class SpeechPool:
             return self._enqueue(fn, args, priority, batch)
 
     def offer(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any] | None:
-        """Queue fn(*args) as BACKGROUND work only if a worker is free now and nothing is waiting;
-        otherwise None (the caller does without)."""
+        """Queue fn(*args) as BACKGROUND work only if a worker is free now, nothing is waiting, and (with more
+        than one worker) another worker stays free for urgent work; otherwise None (the caller does without)."""
         with self._lock:
-            if self._queue or self._running >= self.workers:
+            if self._queue or self._running >= self.workers or self._background >= max(1, self.workers - 1):
                 return None
             return self._enqueue(fn, args, BACKGROUND, None)
 
@@ -161,6 +163,7 @@ class SpeechPool:
                 if first.batch_key is not None and self.max_batch > 1:
                     jobs += self._batch_mates(first)
                 self._running += 1
+                self._background += first.priority == BACKGROUND
                 now = time.perf_counter()
                 self.stats.jobs += len(jobs)
                 self.stats.batches += len(jobs) > 1
@@ -190,6 +193,7 @@ class SpeechPool:
             finally:
                 with self._lock:
                     self._running -= 1
+                    self._background -= jobs[0].priority == BACKGROUND
                     self.stats.busy_s += time.perf_counter() - started
 
     def _run_one(self, job: _Job) -> None:
