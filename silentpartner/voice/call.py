@@ -316,6 +316,7 @@ class LiveCall:
             barge_ins=self.barge_ins,
             frames_in=self.frames_in,
             frames_late=self.frames_late,
+            early_transcripts=self.listener.early_used,
         )
 
     async def _close_record(self, reason: str) -> None:
