@@ -22,7 +22,8 @@ Prints
      speech frame sent -> the first agent audio frame received), the server's own figure, caller frames the
      server handled late (more than 200 ms behind the line's clock: a real line would have lost them), and
      the turn latency breakdown (medians, from the app's `call.turn_latency` log lines): endpointing, STT
-     (with the end-of-turn score), brain, tool, TTS first sentence, our own overhead. Then the targets:
+     (with the end-of-turn score), brain, tool, TTS first sentence, our own overhead; "early" counts the
+     pauses whose transcript had started before the pause was certain. Then the targets:
      8 calls at wire p95 <= 1.5 s, one call at wire p50 <= 800 ms.
   3. Inbound and outbound cost per 20 ms frame (bench/frames.py), and one end-of-turn score.
 
@@ -337,6 +338,7 @@ class Level:
     server: list[float]
     frames_in: int
     frames_late: int
+    early: int  # pauses whose transcript had started before the pause was certain
     parts: dict[str, list[float]]
 
     def figures(self) -> dict[str, object]:
@@ -349,6 +351,7 @@ class Level:
             "server_p95_ms": round(pct(self.server, 0.95)),
             "frames_in": self.frames_in,
             "frames_late": self.frames_late,
+            "early_transcripts": self.early,
             **{f"{name}_p50_ms": round(pct(values, 0.5)) for name, values in self.parts.items()},
         }
 
@@ -366,6 +369,7 @@ def measure_level(app: AppProcess, audio: list[bytes], calls: int) -> Level:
         server=server,
         frames_in=sum(int(e.get("frames_in", 0)) for e in ended),
         frames_late=sum(int(e.get("frames_late", 0)) for e in ended),
+        early=sum(int(e.get("early_transcripts", 0)) for e in ended),
         parts=parts,
     )
 
@@ -381,7 +385,7 @@ def print_curve(levels: list[Level], window: str) -> None:
         late = f"{level.frames_late}/{level.frames_in}"
         row = (
             f"   {level.calls:5d} {f['turns']:5d} {f['wire_p50_ms']:9.0f} {f['wire_p95_ms']:6.0f}"
-            f" {f['server_p50_ms']:11.0f} {f['server_p95_ms']:6.0f} {late:>14}"
+            f" {f['server_p50_ms']:11.0f} {f['server_p95_ms']:6.0f} {late:>14} {level.early:6d}"
         )
         print(row + "".join(f"{f.get(f'{name}_p50_ms', float('nan')):12.0f}" for name in BREAKDOWN))
     for line in targets(levels):
