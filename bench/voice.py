@@ -122,6 +122,11 @@ def app_factory():
     return create_app(components=lambda: [TimingComponent(), *default_components()])
 
 
+def whole_ms(value: float) -> int | None:
+    """A figure in whole ms for the results; None when there was nothing to measure."""
+    return None if value != value else round(value)  # NaN != NaN
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -345,14 +350,14 @@ class Level:
         return {
             "calls": self.calls,
             "turns": len(self.wire),
-            "wire_p50_ms": round(pct(self.wire, 0.5)),
-            "wire_p95_ms": round(pct(self.wire, 0.95)),
-            "server_p50_ms": round(pct(self.server, 0.5)),
-            "server_p95_ms": round(pct(self.server, 0.95)),
+            "wire_p50_ms": whole_ms(pct(self.wire, 0.5)),
+            "wire_p95_ms": whole_ms(pct(self.wire, 0.95)),
+            "server_p50_ms": whole_ms(pct(self.server, 0.5)),
+            "server_p95_ms": whole_ms(pct(self.server, 0.95)),
             "frames_in": self.frames_in,
             "frames_late": self.frames_late,
             "early_transcripts": self.early,
-            **{f"{name}_p50_ms": round(pct(values, 0.5)) for name, values in self.parts.items()},
+            **{f"{name}_p50_ms": whole_ms(pct(values, 0.5)) for name, values in self.parts.items()},
         }
 
 
@@ -381,13 +386,13 @@ def print_curve(levels: list[Level], window: str) -> None:
     )
     print(header + "".join(f"{name:>12}" for name in BREAKDOWN))
     for level in levels:
-        f = level.figures()
+        f = {key: "-" if value is None else value for key, value in level.figures().items()}
         late = f"{level.frames_late}/{level.frames_in}"
         row = (
-            f"   {level.calls:5d} {f['turns']:5d} {f['wire_p50_ms']:9.0f} {f['wire_p95_ms']:6.0f}"
-            f" {f['server_p50_ms']:11.0f} {f['server_p95_ms']:6.0f} {late:>14} {level.early:6d}"
+            f"   {level.calls:5d} {f['turns']:5d} {f['wire_p50_ms']:>9} {f['wire_p95_ms']:>6}"
+            f" {f['server_p50_ms']:>11} {f['server_p95_ms']:>6} {late:>14} {level.early:6d}"
         )
-        print(row + "".join(f"{f.get(f'{name}_p50_ms', float('nan')):12.0f}" for name in BREAKDOWN))
+        print(row + "".join(f"{f[f'{name}_p50_ms']:>12}" for name in BREAKDOWN))
     for line in targets(levels):
         print("   " + line)
 
@@ -440,6 +445,7 @@ def main() -> None:
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrent calls, comma-separated")
     parser.add_argument("--skip-concurrency", action="store_true")
     parser.add_argument("--skip-old", action="store_true", help="only the call floor in section 1")
+    parser.add_argument("--skip-turn-taking", action="store_true", help="no section 1")
     parser.add_argument("--quick", action="store_true", help="only the curve at 1 and 2 calls, and frame costs")
     parser.add_argument("--window", choices=[*WINDOWS, "both"], default="both", help="Whisper's window for the curve")
     args = parser.parse_args()
@@ -447,7 +453,7 @@ def main() -> None:
     ok, why = OfflineSpeech.available()
     if not ok:
         sys.exit(f"offline speech unavailable: {why}")
-    if not args.quick:
+    if not (args.quick or args.skip_turn_taking):
         single = [trimmed(caller_says(line)) for line in SINGLE_SENTENCES]
         pausing = [trimmed(caller_pauses(line)) for line in PAUSING_CALLERS]
         figures: dict[str, PolicyFigures] = {}
