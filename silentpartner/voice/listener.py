@@ -62,7 +62,7 @@ class TurnListener:
         self._turn_audio: list[bytes] = []  # the open turn's segments (16 kHz PCM)
         self.segment_times: dict[int, SegmentTimes] = {}  # the open turn's segments (for latency breakdowns)
         self._early: tuple[bytes, dict[str, asyncio.Task]] | None = None  # turn audio -> its early jobs
-        self.early_used = 0  # pauses whose transcript was already (being) made when the pause came
+        self.early_used = 0  # pauses whose transcript had been started early (when the pause began)
 
     async def heard(self, vad_events: list, *, stream_time: float, hearing: bool) -> None:
         """What the VAD made of one chunk of caller audio (`stream_time` and `hearing` as it is now)."""
@@ -135,7 +135,6 @@ class TurnListener:
         is ignored). Under the old policy every pause ends a turn of its own, which needs its transcript and
         no score."""
         early = self._take_early(turn_pcm16k)
-        self.early_used += "text" in early
         if not self.floor.joins_segments:
             self._start(self._transcribe(segment, turn_pcm16k, early.get("text")))
             return
@@ -154,6 +153,8 @@ class TurnListener:
             text = await _early_result(early)
             if text is None:  # no worker was idle when the pause began: transcribe it now
                 text = await self.speech.transcribe(pcm16k)
+            else:
+                self.early_used += 1
             text = text.strip()
         except Exception:
             log.exception("call.transcribe_failed")
