@@ -365,6 +365,11 @@ def measure_level(app: AppProcess, audio: list[bytes], calls: int) -> Level:
     app.new_log_entries()  # skip what came before
     server, wire = asyncio.run(run_calls(app, audio, calls))
     entries = app.new_log_entries()
+    deadline = time.monotonic() + 15
+    # A call's last log line (call.ended) is written as it closes, just after the caller hangs up.
+    while sum(e.get("event") == "call.ended" for e in entries) < calls and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling another process's log file; there is no event to wait on
+        entries += app.new_log_entries()
     latencies = [e for e in entries if e.get("event") == "call.turn_latency"]
     ended = [e for e in entries if e.get("event") == "call.ended"]
     parts = {name: [float(e[f"{name}_ms"]) for e in latencies if f"{name}_ms" in e] for name in BREAKDOWN}
