@@ -12,7 +12,8 @@ voice, shared by every call in a process.
 
 Heavy work (model loading, Whisper, the end-of-turn model, TTS) runs in one process-wide `SpeechPool`
 (`pool.py`) with a worker per core and one model of each kind shared by all of them; what a caller is
-waiting for goes first. Transcripts waiting together are decoded as one batch. The VAD is light (about
+waiting for goes first. With the fitted Whisper window, transcripts waiting together are decoded as one
+batch. The VAD is light (about
 50 µs per 20 ms frame) and runs inline in `feed`.
 """
 
@@ -166,9 +167,13 @@ class OfflineSpeech:
         return None if future is None else await wait(future)
 
     def _submit_transcription(self, pcm16k: bytes, prompt: str, priority: int) -> concurrent.futures.Future[str]:
-        # Utterances that need the same encoder window can share a batch.
-        frames = self._transcriber.window_frames(len(pcm16k) // 2 // 160)
-        batch = (f"stt:{frames}", self._transcribe_batch)
+        # Fitted windows: utterances that need the same window share a batch (eight turns at once finished in
+        # about half the time in bench/speech.py). Full 30 s windows: batches did not pay on CPU (no faster
+        # overall, and every turn in a batch waits for the slowest), so each runs alone.
+        batch = None
+        if self._transcriber.window == "fit":
+            frames = self._transcriber.window_frames(len(pcm16k) // 2 // 160)
+            batch = (f"stt:{frames}", self._transcribe_batch)
         return POOL.submit(self._transcriber.transcribe, pcm16k, prompt, priority=priority, batch=batch)
 
     def _transcribe_batch(self, items: list[tuple[bytes, str]]) -> list[str]:
