@@ -313,12 +313,13 @@ async def server_latencies(database_url: str, sids: list[str]) -> list[float]:
     return [float(ms) for row in rows for ms in row.latencies_ms or []]  # one per caller turn answered
 
 
-async def run_calls(app: AppProcess, audio: list[bytes], concurrent: int) -> tuple[list[float], list[float]]:
+async def run_calls(app: AppProcess, audio: list[bytes], concurrent: int) -> tuple[list[float], list[float], list[str]]:
+    """(server latencies, wire latencies, call sids) of `concurrent` calls placed at once."""
     sim = TwilioCallerSim(app.url, public_url=app.url, auth_token=None, speed=1.0)
     results = await asyncio.gather(*(one_call(sim, audio) for _ in range(concurrent)))
     sids = [sid for sid, _ in results]
     wire = [ms for _, latencies in results for ms in latencies]
-    return await server_latencies(app.database_url, sids), wire
+    return await server_latencies(app.database_url, sids), wire, sids
 
 
 def end_of_turn_score_ms() -> float | None:
@@ -363,15 +364,20 @@ class Level:
 
 def measure_level(app: AppProcess, audio: list[bytes], calls: int) -> Level:
     app.new_log_entries()  # skip what came before
-    server, wire = asyncio.run(run_calls(app, audio, calls))
+    server, wire, sids = asyncio.run(run_calls(app, audio, calls))
     entries = app.new_log_entries()
     deadline = time.monotonic() + 15
+    ours = set(sids)
+
+    def ended_calls() -> list[dict]:
+        return [e for e in entries if e.get("event") == "call.ended" and e.get("call_sid") in ours]
+
     # A call's last log line (call.ended) is written as it closes, just after the caller hangs up.
-    while sum(e.get("event") == "call.ended" for e in entries) < calls and time.monotonic() < deadline:
+    while len(ended_calls()) < calls and time.monotonic() < deadline:
         time.sleep(0.1)  # polling another process's log file; there is no event to wait on
         entries += app.new_log_entries()
-    latencies = [e for e in entries if e.get("event") == "call.turn_latency"]
-    ended = [e for e in entries if e.get("event") == "call.ended"]
+    latencies = [e for e in entries if e.get("event") == "call.turn_latency" and e.get("call_sid") in ours]
+    ended = ended_calls()
     parts = {name: [float(e[f"{name}_ms"]) for e in latencies if f"{name}_ms" in e] for name in BREAKDOWN}
     return Level(
         calls=calls,
