@@ -184,7 +184,9 @@ class OfflineSpeech:
         None when the end-of-turn model is not installed."""
         if self._turn_model is None:
             return None
-        return await POOL.run(self._turn_model.complete_probability, pcm16k, priority=NORMAL)
+        # As urgent as the transcript: the floor needs both to end the turn, so neither may be overtaken by
+        # other calls' transcripts (a first version queued scores behind them and turns waited on their score).
+        return await POOL.run(self._turn_model.complete_probability, pcm16k, priority=URGENT)
 
     async def end_of_turn_early(self, pcm16k: bytes) -> float | None:
         """Like `end_of_turn`, only if a worker is idle and nothing is waiting; else None at once."""

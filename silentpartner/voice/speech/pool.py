@@ -5,8 +5,9 @@ job: on 2 cores two jobs run at once, and an eight-call burst queues instead of 
 The models release the GIL while they compute, so the event loop keeps serving frames meanwhile.
 
 Jobs wait in priority order, first come first served within a priority:
-- URGENT: what a caller is waiting on now: the turn's transcript at a pause, the first sentence of a reply;
-- NORMAL: the end-of-turn score, later sentences of a reply;
+- URGENT: what a caller is waiting on now: the turn's transcript and end-of-turn score at a pause, the
+  first sentence of a reply;
+- NORMAL: later sentences of a reply (rendered while the first one plays);
 - BACKGROUND: transcribing a turn before its pause is certain. Only offered when a worker is idle and
   nothing is waiting (`offer`), and never on the last idle worker of several, so work a caller is waiting
   for always finds a worker free.
