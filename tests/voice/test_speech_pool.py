@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from silentpartner.voice.speech.pool import BACKGROUND, NORMAL, URGENT, SpeechPool, available_cores
+from silentpartner.voice.speech.pool import BACKGROUND, NORMAL, REPLY, URGENT, SpeechPool, available_cores
 
 WAIT = 10  # seconds; generous bound on waiting for a thread, never a timing assertion
 
@@ -72,12 +72,12 @@ def test_waiting_jobs_run_by_priority_then_in_order(pool) -> None:
     p, gate = pool(1), Gate()
     blocker = p.submit(gate.job, "blocker")
     gate.wait_running(1)
-    order = [("a", NORMAL), ("b", URGENT), ("c", BACKGROUND), ("d", NORMAL), ("e", URGENT)]
+    order = [("a", NORMAL), ("b", URGENT), ("c", BACKGROUND), ("d", NORMAL), ("e", URGENT), ("f", REPLY)]
     futures = [p.submit(gate.job, name, priority=priority) for name, priority in order]
     gate.release.set()
     for future in [blocker, *futures]:
         future.result(WAIT)
-    assert gate.started == ["blocker", "b", "e", "a", "d", "c"]
+    assert gate.started == ["blocker", "f", "b", "e", "a", "d", "c"]
 
 
 def test_background_work_is_only_taken_when_a_worker_is_idle(pool) -> None:

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
-from silentpartner.voice.speech.pool import NORMAL, URGENT, SpeechPool, wait
+from silentpartner.voice.speech.pool import NORMAL, REPLY, URGENT, SpeechPool, wait
 from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
 from silentpartner.voice.speech.stt import Transcriber, Window
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
@@ -205,7 +205,7 @@ class OfflineSpeech:
         sentences = split_sentences(text)
         if not sentences:
             return
-        upcoming = POOL.submit(self._speak, sentences[0], priority=URGENT if urgent else NORMAL)
+        upcoming = POOL.submit(self._speak, sentences[0], priority=REPLY if urgent else NORMAL)
         try:
             for index in range(len(sentences)):
                 chunk = await wait(upcoming)
