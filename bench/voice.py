@@ -1,6 +1,6 @@
 """Phone-call costs on this machine with the offline speech engine, all on loopback.
 
-Run: python bench/voice.py [--max-concurrent N] [--skip-concurrency] [--skip-old]
+Run: python bench/voice.py [--levels 1,2,4,6,8,12] [--skip-concurrency] [--skip-old] [--quick]
 
 The app runs in its own process (uvicorn, the default components, SQLite, no Twilio account, so the
 media websocket is reached on loopback); the Twilio side (tests/support/twilio_caller.py) runs here and
@@ -17,17 +17,25 @@ Prints
      frame received after it) and talk-overs (lines during which agent audio arrived before the caller's
      last speech frame); for single sentences also the server latency the call records (end of the
      caller's speech -> first agent audio byte sent).
-  2. Concurrent calls one process holds before the server turn latency p95 passes 2 s, under each policy
-     (levels 1, 2, 4, ... up to --max-concurrent; stops at the first level over the line).
-  3. Codec and relay cost per 20 ms frame, in µs (parse an inbound media frame; parse + VAD, the server's
-     whole inbound work per frame; build an outbound media frame with its mark), and one end-of-turn score.
+  2. The concurrency curve under the call floor: 1, 2, 4, 6, 8 and 12 calls at once in one app process, each
+     saying the same four lines one turn at a time. Per level: wire turn latency p50/p95 (the caller's last
+     speech frame sent -> the first agent audio frame received), the server's own figure, caller frames the
+     server handled late (more than 200 ms behind the line's clock: a real line would have lost them), and
+     the turn latency breakdown (medians, from the app's `call.turn_latency` log lines): endpointing, STT
+     (with the end-of-turn score), brain, tool, TTS first sentence, our own overhead; "early" counts the
+     pauses whose transcript had started before the pause was certain. Then the targets:
+     8 calls at wire p95 <= 1.5 s, one call at wire p50 <= 800 ms.
+  3. Inbound and outbound cost per 20 ms frame (bench/frames.py), and one end-of-turn score.
+
+The curve runs once with each Whisper window (speech/stt.py): "full", faster-whisper's exact decode (the
+default), and "fit", about four times cheaper. `run(quick)` returns the figures as a dict (for
+bench/run_all.py); quick runs only the curve at 1 and 2 calls with the full window, and the frame costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import socket
@@ -39,23 +47,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import frames
 import httpx
 from sqlalchemy import select
 
 from silentpartner.store.db import Database
 from silentpartner.store.models import CallRecord
-from silentpartner.voice.audio import FRAME_BYTES, phone_to_pcm16k, split_frames
-from silentpartner.voice.codec import MediaStreamCodec
+from silentpartner.voice.audio import phone_to_pcm16k
 from silentpartner.voice.speech import OfflineSpeech
-from tests.support.caller_voice import caller_pauses, caller_says, silence, trim_silence
+from tests.support.caller_voice import caller_pauses, caller_says, trim_silence
 from tests.support.twilio_caller import TwilioCallerSim
 
 BUSINESS_NUMBER = "+15035550100"
 TURNS = ["My kitchen faucet is leaking.", "Jordan Smith.", "Yes.", "1234 Oak Street."]
-P95_LIMIT_MS = 2000
+LEVELS = (1, 2, 4, 6, 8, 12)
+QUICK_LEVELS = (1, 2)
+TARGET_CALLS, TARGET_P95_MS = 8, 1500  # issue 13: 8 concurrent calls at wire p95 <= 1.5 s on 2 cores ...
+TARGET_ONE_P50_MS = 800  # ... and one call at p50 <= 800 ms
+WINDOWS = ("full", "fit")
+BREAKDOWN = ("endpointing", "stt", "brain", "tool", "tts", "overhead")
 PLAYBACK_SPEED = 4.0  # the agent's audio plays out at the caller's end this much faster than real time
 POLICY_ENV = "BENCH_TURN_POLICY"  # read by app_factory in the app process
+WINDOW_ENV = "BENCH_STT_WINDOW"  # likewise: Whisper's window, "full" (the default) or "fit" (see speech/stt.py)
 POLICIES = {"silence": "old: 500 ms pause", "weigh": "call floor"}
 
 SINGLE_SENTENCES = [
@@ -95,6 +110,7 @@ def app_factory():
     from silentpartner.voice.call import TIMING_SERVICE, CallTiming
 
     timing = CallTiming.silence_only() if os.environ.get(POLICY_ENV) == "silence" else CallTiming()
+    OfflineSpeech.stt_window = "fit" if os.environ.get(WINDOW_ENV) == "fit" else "full"
 
     class TimingComponent:
         async def start(self, runtime) -> None:
@@ -104,6 +120,11 @@ def app_factory():
             return None
 
     return create_app(components=lambda: [TimingComponent(), *default_components()])
+
+
+def whole_ms(value: float) -> int | None:
+    """A figure in whole ms for the results; None when there was nothing to measure."""
+    return None if value != value else round(value)  # NaN != NaN
 
 
 def pct(values: list[float], q: float) -> float:
@@ -126,7 +147,9 @@ def free_port() -> int:
 
 
 class AppProcess:
-    def __init__(self, workdir: str, policy: str = "weigh") -> None:
+    """The app under uvicorn in its own process; its JSON log (INFO) goes to `log_path`."""
+
+    def __init__(self, workdir: str, policy: str = "weigh", window: str = "full") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"sqlite+aiosqlite:///{workdir}/bench.db"
@@ -134,9 +157,10 @@ class AppProcess:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "PUBLIC_URL": self.url,
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",
             "RUN_JOBS": "false",
             POLICY_ENV: policy,
+            WINDOW_ENV: window,
         }
         for name in list(env):
             if name.startswith(("TWILIO_", "CALCOM_", "OPENAI_", "BUSINESS")):
@@ -145,7 +169,27 @@ class AppProcess:
         command = [sys.executable, "-m", "uvicorn", "--factory", "voice:app_factory"]
         command += ["--app-dir", str(Path(__file__).resolve().parent)]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        self.process = subprocess.Popen(command, env=env, cwd=workdir, stderr=subprocess.DEVNULL)
+        self.log_path = Path(workdir) / "app.log"
+        self._log = self.log_path.open("wb")
+        self._log_read = 0
+        self.process = subprocess.Popen(command, env=env, cwd=workdir, stdout=self._log, stderr=self._log)
+
+    def new_log_entries(self) -> list[dict]:
+        """The app's JSON log lines written since the last call."""
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_read)
+            data = f.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self._log_read += len(complete)
+        entries = []
+        for line in complete.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # uvicorn's own plain lines
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
 
     def wait_ready(self, within: float = 60.0) -> None:
         deadline = time.monotonic() + within
@@ -163,6 +207,7 @@ class AppProcess:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        self._log.close()
 
 
 async def one_call(sim: TwilioCallerSim, audio: list[bytes]) -> tuple[str, list[float]]:
@@ -268,131 +313,186 @@ async def server_latencies(database_url: str, sids: list[str]) -> list[float]:
     return [float(ms) for row in rows for ms in row.latencies_ms or []]  # one per caller turn answered
 
 
-async def run_calls(app: AppProcess, audio: list[bytes], concurrent: int) -> tuple[list[float], list[float]]:
+async def run_calls(app: AppProcess, audio: list[bytes], concurrent: int) -> tuple[list[float], list[float], list[str]]:
+    """(server latencies, wire latencies, call sids) of `concurrent` calls placed at once."""
     sim = TwilioCallerSim(app.url, public_url=app.url, auth_token=None, speed=1.0)
     results = await asyncio.gather(*(one_call(sim, audio) for _ in range(concurrent)))
     sids = [sid for sid, _ in results]
     wire = [ms for _, latencies in results for ms in latencies]
-    return await server_latencies(app.database_url, sids), wire
+    return await server_latencies(app.database_url, sids), wire, sids
 
 
-def frame_costs() -> None:
-    codec = MediaStreamCodec()
-    codec.receive(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-    codec.receive(
-        json.dumps(
-            {
-                "event": "start",
-                "sequenceNumber": "1",
-                "start": {"streamSid": "MZ" + "a" * 32, "callSid": "CA" + "b" * 32, "customParameters": {}},
-                "streamSid": "MZ" + "a" * 32,
-            }
-        )
-    )
-    speech_audio = caller_says("My kitchen faucet is leaking, can someone come tomorrow?") + silence(800)
-    frames = [
-        json.dumps(
-            {
-                "event": "media",
-                "sequenceNumber": str(i + 2),
-                "media": {"track": "inbound", "chunk": str(i + 1), "timestamp": str(i * 20), "payload": payload},
-                "streamSid": "MZ" + "a" * 32,
-            }
-        )
-        for i, payload in enumerate(base64.b64encode(f).decode() for f in split_frames(speech_audio, FRAME_BYTES))
-    ]
-    rounds = 20
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for frame in frames:
-            codec.receive(frame)
-    parse_us = (time.perf_counter() - start) / (rounds * len(frames)) * 1e6
-
+def end_of_turn_score_ms() -> float | None:
+    """One end-of-turn score on a 3 s turn, p50 of 10 (None without the model)."""
     engine = asyncio.run(OfflineSpeech.shared())
-    vad = engine.new_vad()
-    start = time.perf_counter()
-    for _ in range(5):
-        for frame in frames:
-            event = codec.receive(frame)
-            vad.feed(event.payload)  # type: ignore[union-attr]
-    relay_in_us = (time.perf_counter() - start) / (5 * len(frames)) * 1e6
-
-    out = b"\xff" * FRAME_BYTES
-    count = 5000
-    start = time.perf_counter()
-    for _ in range(count):
-        codec.send_audio(out)
-    build_us = (time.perf_counter() - start) / count * 1e6
-    turn = phone_to_pcm16k(speech_audio)
-    asyncio.run(engine.end_of_turn(turn))  # the first run allocates
-    scores = []
-    for _ in range(10):
-        start = time.perf_counter()
-        asyncio.run(engine.end_of_turn(turn))
-        scores.append((time.perf_counter() - start) * 1000)
-    print("3. codec and relay cost per 20 ms frame")
-    print(f"   parse inbound media frame:            {parse_us:8.1f} µs")
-    print(f"   parse + VAD (server inbound work):     {relay_in_us:8.1f} µs")
-    print(f"   build outbound media + mark:           {build_us:8.1f} µs")
     if engine.turn_model_missing:
-        print(f"   end-of-turn model: missing ({engine.turn_model_missing})")
-    else:
-        print(f"   end-of-turn model, one score:          {pct(scores, 0.5):8.1f} ms (p50 of 10)")
+        return None
+    turn = phone_to_pcm16k(caller_says("My kitchen faucet is leaking, can someone come tomorrow?"))
+    asyncio.run(engine.end_of_turn(turn))  # the first run allocates
+    times = []
+    for _ in range(10):
+        started = time.perf_counter()
+        asyncio.run(engine.end_of_turn(turn))
+        times.append((time.perf_counter() - started) * 1000)
+    return pct(times, 0.5)
+
+
+@dataclass
+class Level:
+    calls: int
+    wire: list[float]
+    server: list[float]
+    frames_in: int
+    frames_late: int
+    early: int  # pauses whose transcript had started before the pause was certain
+    parts: dict[str, list[float]]
+
+    def figures(self) -> dict[str, object]:
+        return {
+            "calls": self.calls,
+            "turns": len(self.wire),
+            "wire_p50_ms": whole_ms(pct(self.wire, 0.5)),
+            "wire_p95_ms": whole_ms(pct(self.wire, 0.95)),
+            "server_p50_ms": whole_ms(pct(self.server, 0.5)),
+            "server_p95_ms": whole_ms(pct(self.server, 0.95)),
+            "frames_in": self.frames_in,
+            "frames_late": self.frames_late,
+            "early_transcripts": self.early,
+            **{f"{name}_p50_ms": whole_ms(pct(values, 0.5)) for name, values in self.parts.items()},
+        }
+
+
+def measure_level(app: AppProcess, audio: list[bytes], calls: int) -> Level:
+    app.new_log_entries()  # skip what came before
+    server, wire, sids = asyncio.run(run_calls(app, audio, calls))
+    entries = app.new_log_entries()
+    deadline = time.monotonic() + 15
+    ours = set(sids)
+
+    def ended_calls() -> list[dict]:
+        return [e for e in entries if e.get("event") == "call.ended" and e.get("call_sid") in ours]
+
+    # A call's last log line (call.ended) is written as it closes, just after the caller hangs up.
+    while len(ended_calls()) < calls and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling another process's log file; there is no event to wait on
+        entries += app.new_log_entries()
+    latencies = [e for e in entries if e.get("event") == "call.turn_latency" and e.get("call_sid") in ours]
+    ended = ended_calls()
+    parts = {name: [float(e[f"{name}_ms"]) for e in latencies if f"{name}_ms" in e] for name in BREAKDOWN}
+    return Level(
+        calls=calls,
+        wire=wire,
+        server=server,
+        frames_in=sum(int(e.get("frames_in", 0)) for e in ended),
+        frames_late=sum(int(e.get("frames_late", 0)) for e in ended),
+        early=sum(int(e.get("early_transcripts", 0)) for e in ended),
+        parts=parts,
+    )
+
+
+def print_curve(levels: list[Level], window: str) -> None:
+    print(f"2. concurrent calls, call floor, Whisper window {window!r} (each call says 4 lines; breakdown medians, ms)")
+    header = (
+        f"   {'calls':>5} {'turns':>5} {'wire p50':>9} {'p95':>6} {'server p50':>11} {'p95':>6} {'late frames':>14}"
+    )
+    print(header + "".join(f"{name:>12}" for name in BREAKDOWN))
+    for level in levels:
+        f = {key: "-" if value is None else value for key, value in level.figures().items()}
+        late = f"{level.frames_late}/{level.frames_in}"
+        row = (
+            f"   {level.calls:5d} {f['turns']:5d} {f['wire_p50_ms']:>9} {f['wire_p95_ms']:>6}"
+            f" {f['server_p50_ms']:>11} {f['server_p95_ms']:>6} {late:>14} {level.early:6d}"
+        )
+        print(row + "".join(f"{f[f'{name}_p50_ms']:>12}" for name in BREAKDOWN))
+    for line in targets(levels):
+        print("   " + line)
+
+
+def targets(levels: list[Level]) -> list[str]:
+    by_calls = {level.calls: level for level in levels}
+    out = []
+    if 1 in by_calls:
+        p50 = pct(by_calls[1].wire, 0.5)
+        verdict = "met" if p50 <= TARGET_ONE_P50_MS else "NOT met"
+        out.append(f"target one call wire p50 <= {TARGET_ONE_P50_MS} ms: {p50:.0f} ms, {verdict}")
+    if TARGET_CALLS in by_calls:
+        p95 = pct(by_calls[TARGET_CALLS].wire, 0.95)
+        verdict = "met" if p95 <= TARGET_P95_MS else "NOT met"
+        out.append(f"target {TARGET_CALLS} calls wire p95 <= {TARGET_P95_MS} ms: {p95:.0f} ms, {verdict}")
+    return out
+
+
+def curve(levels: tuple[int, ...], window: str = "full") -> list[Level]:
+    audio = [trimmed(caller_says(turn)) for turn in TURNS]
+    with tempfile.TemporaryDirectory() as workdir:
+        app = AppProcess(workdir, "weigh", window)
+        try:
+            app.wait_ready()
+            asyncio.run(run_calls(app, audio[:1], 1))  # loads the models in the app process
+            return [measure_level(app, audio, calls) for calls in levels]
+        finally:
+            app.stop()
+
+
+def run(quick: bool = False) -> dict[str, object]:
+    """The figures as a dict: the concurrency curve (1 and 2 calls when quick), frame costs, one score."""
+    ok, why = OfflineSpeech.available()
+    if not ok:
+        raise RuntimeError(f"offline speech unavailable: {why}")
+    figures: dict[str, object] = {}
+    for window in ("full",) if quick else WINDOWS:
+        levels = curve(QUICK_LEVELS if quick else LEVELS, window)
+        figures[f"concurrency ({window} window)"] = [level.figures() for level in levels]
+        figures[f"targets ({window} window)"] = targets(levels)
+    return {
+        **figures,
+        "frames": frames.run(quick),
+        "end_of_turn_score_ms": end_of_turn_score_ms(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--max-concurrent", type=int, default=8)
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrent calls, comma-separated")
     parser.add_argument("--skip-concurrency", action="store_true")
     parser.add_argument("--skip-old", action="store_true", help="only the call floor in section 1")
+    parser.add_argument("--skip-turn-taking", action="store_true", help="no section 1")
+    parser.add_argument("--quick", action="store_true", help="only the curve at 1 and 2 calls, and frame costs")
+    parser.add_argument("--window", choices=[*WINDOWS, "both"], default="both", help="Whisper's window for the curve")
     args = parser.parse_args()
 
     ok, why = OfflineSpeech.available()
     if not ok:
         sys.exit(f"offline speech unavailable: {why}")
-    audio = [trimmed(caller_says(turn)) for turn in TURNS]
-    single = [trimmed(caller_says(line)) for line in SINGLE_SENTENCES]
-    pausing = [trimmed(caller_pauses(line)) for line in PAUSING_CALLERS]
-    figures: dict[str, PolicyFigures] = {}
-    held: list[str] = []
-    for policy in ["weigh"] if args.skip_old else ["silence", "weigh"]:
-        with tempfile.TemporaryDirectory() as workdir:
-            app = AppProcess(workdir, policy)
-            try:
-                app.wait_ready()
-                asyncio.run(run_calls(app, audio[:1], 1))  # loads the models in the app process
-                figures[policy] = asyncio.run(turn_taking(app, single, pausing))
-                if not args.skip_concurrency:
-                    held += concurrency(app, audio, args.max_concurrent, POLICIES[policy])
-            finally:
-                app.stop()
-    print(
-        f"1. turn-taking, offline engine: {len(single)} single sentences, {len(pausing)} clause-pausing callers"
-        " (700 ms at commas and after um)"
-    )
-    print_turn_taking(figures)
-    for line in held:
-        print(line)
-    frame_costs()
-
-
-def concurrency(app: AppProcess, audio: list[bytes], max_concurrent: int, policy: str) -> list[str]:
-    out = [f"2. concurrent calls ({policy}) before server turn latency p95 passes {P95_LIMIT_MS} ms"]
-    held = 0
-    level = 1
-    while level <= max_concurrent:
-        s, w = asyncio.run(run_calls(app, audio, level))
-        p95 = pct(s, 0.95)
-        out.append(
-            f"   {level:3d} calls: server p50 {pct(s, 0.5):6.0f} p95 {p95:6.0f} ms;"
-            f" wire p50 {pct(w, 0.5):6.0f} p95 {pct(w, 0.95):6.0f} ms ({len(s)} turns)"
+    if not (args.quick or args.skip_turn_taking):
+        single = [trimmed(caller_says(line)) for line in SINGLE_SENTENCES]
+        pausing = [trimmed(caller_pauses(line)) for line in PAUSING_CALLERS]
+        figures: dict[str, PolicyFigures] = {}
+        for policy in ["weigh"] if args.skip_old else ["silence", "weigh"]:
+            with tempfile.TemporaryDirectory() as workdir:
+                app = AppProcess(workdir, policy)
+                try:
+                    app.wait_ready()
+                    asyncio.run(run_calls(app, single[:1], 1))  # loads the models in the app process
+                    figures[policy] = asyncio.run(turn_taking(app, single, pausing))
+                finally:
+                    app.stop()
+        print(
+            f"1. turn-taking, offline engine: {len(single)} single sentences, {len(pausing)} clause-pausing callers"
+            " (700 ms at commas and after um)"
         )
-        if p95 > P95_LIMIT_MS:
-            break
-        held = level
-        level = level + 1 if level < 4 else level + 2
-    out.append(f"   held: {held} concurrent call(s) with p95 under {P95_LIMIT_MS} ms")
-    return out
+        print_turn_taking(figures)
+    if not args.skip_concurrency:
+        levels = QUICK_LEVELS if args.quick else tuple(int(n) for n in args.levels.split(",") if n.strip())
+        for window in WINDOWS if args.window == "both" else (args.window,):
+            print_curve(curve(levels, window), window)
+    costs = frames.run(args.quick)
+    print("3. cost per 20 ms frame (bench/frames.py, best of rounds)")
+    for label, value in costs.items():
+        if label.endswith("µs"):
+            print(f"   {label.removesuffix(', µs'):32} {value:8.1f} µs")
+    score = end_of_turn_score_ms()
+    print("   end-of-turn model, one score:    " + ("missing" if score is None else f"{score:8.1f} ms (p50 of 10)"))
 
 
 if __name__ == "__main__":

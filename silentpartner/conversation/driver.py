@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -76,6 +77,7 @@ class ConversationDriver:
         )
         self.runner = ToolRunner(calendar, business, activity)
         self.tool_timeout = tool_timeout
+        self.tool_seconds = 0.0  # time spent waiting on tools so far (a call's turn latency breakdown)
         self.filler_after = filler_after
         self.transcript: list[dict[str, Any]] = []
 
@@ -153,29 +155,33 @@ class ConversationDriver:
         """Run one tool with a timeout; yield a filler line if it is slow, then its ToolResult."""
         task = asyncio.ensure_future(self.runner.run(action.name, action.arguments))
         deadline = self.tool_timeout
+        started = time.perf_counter()
         try:
-            if self.machine.memory.channel != "sms" and self.filler_after < self.tool_timeout:
-                done, _ = await asyncio.wait({task}, timeout=self.filler_after)
-                if not done:
-                    filler = Say(self.machine.line("filler"))
-                    self._note("agent", filler.text)
-                    yield filler
-                    deadline = self.tool_timeout - self.filler_after
-            result = await asyncio.wait_for(task, timeout=deadline)
-        except TimeoutError:
-            task.cancel()
-            log.warning("tool.timeout", extra={"tool": action.name, "call_id": self.call_id})
-            yield ToolResult(action.call_id, action.name, error=f"{action.name} timed out")
-            return
-        except CalendarError as exc:
-            log.warning("tool.failed", extra={"tool": action.name, "call_id": self.call_id, "error": str(exc)})
-            failure = "not_confirmed" if isinstance(exc, BookingNotConfirmed) else "unreachable"
-            yield ToolResult(action.call_id, action.name, error=str(exc) or type(exc).__name__, failure=failure)
-            return
-        except Exception as exc:  # a bug or an outage must still be said, never a silent stall
-            log.exception("tool.crashed", extra={"tool": action.name, "call_id": self.call_id})
-            yield ToolResult(action.call_id, action.name, error=type(exc).__name__)
-            return
+            try:
+                if self.machine.memory.channel != "sms" and self.filler_after < self.tool_timeout:
+                    done, _ = await asyncio.wait({task}, timeout=self.filler_after)
+                    if not done:
+                        filler = Say(self.machine.line("filler"))
+                        self._note("agent", filler.text)
+                        yield filler
+                        deadline = self.tool_timeout - self.filler_after
+                result = await asyncio.wait_for(task, timeout=deadline)
+            except TimeoutError:
+                task.cancel()
+                log.warning("tool.timeout", extra={"tool": action.name, "call_id": self.call_id})
+                yield ToolResult(action.call_id, action.name, error=f"{action.name} timed out")
+                return
+            except CalendarError as exc:
+                log.warning("tool.failed", extra={"tool": action.name, "call_id": self.call_id, "error": str(exc)})
+                failure = "not_confirmed" if isinstance(exc, BookingNotConfirmed) else "unreachable"
+                yield ToolResult(action.call_id, action.name, error=str(exc) or type(exc).__name__, failure=failure)
+                return
+            except Exception as exc:  # a bug or an outage must still be said, never a silent stall
+                log.exception("tool.crashed", extra={"tool": action.name, "call_id": self.call_id})
+                yield ToolResult(action.call_id, action.name, error=type(exc).__name__)
+                return
+        finally:
+            self.tool_seconds += time.perf_counter() - started
         yield ToolResult(action.call_id, action.name, result=result)
 
     def _machine_handle(self, event: Event) -> list[Action]:

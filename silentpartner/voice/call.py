@@ -10,7 +10,7 @@ the driver sees events in the order they were decided.
 Turn-taking is decided by the `CallFloor` (`floor.py`); this module tells it what the agent is doing and
 carries out its decisions. The caller's side reaches it through the `TurnListener` (`listener.py`): at each
 short pause the VAD closes a segment, the turn's audio so far is transcribed and scored by the end-of-turn
-model in the speech thread pool (so transcription runs while the caller may still be going on), and the
+model in the speech worker pool (so transcription runs while the caller may still be going on), and the
 floor says when the turn is over. The driver gets one `CallerSaid` per turn.
 
 - Barge-in (the floor's `BargeIn`): send `clear`, stop synthesis, drop queued interruptible lines, and
@@ -82,12 +82,14 @@ from silentpartner.voice.listener import TurnListener
 from silentpartner.voice.playback import ChunkTag, Line, PlaybackTracker
 from silentpartner.voice.recorder import CallRecorder
 from silentpartner.voice.recording import NOT_RECORDING, CallTape
+from silentpartner.voice.turn_latency import TurnBreakdown
 from silentpartner.voice.warm_transfer import owner_summary
 
 log = logging.getLogger(__name__)
 
 MAX_BAD_IN_A_ROW = 10
 BRAIN_GRACE_S = 10.0  # how long a turn in progress may finish after the call ended
+LATE_FRAME_S = 0.2  # a caller frame handled this far behind the stream's clock counts as late
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ class LiveCall:
         self.clock = clock
         self.timing = timing or CallTiming()
         self.now = monotonic
-        self.vad = speech.new_vad(min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms)
+        self.vad = speech.new_vad(
+            min_speech_ms=self.timing.min_speech_ms, end_silence_ms=self.timing.end_silence_ms, announce_pauses=True
+        )
         self.playback = PlaybackTracker()
         self.dtmf = DtmfGatherer(pause_s=self.timing.dtmf_pause_s)
         self.floor = CallFloor(
@@ -224,6 +228,10 @@ class LiveCall:
         self._brain_busy = False
         self._turn_ended_at: float | None = None  # when the caller's last turn's speech ended, until the agent answers
         self._turn_decided_at = 0.0  # when the floor ended that turn
+        self._breakdown: TurnBreakdown | None = None  # where that turn's latency goes, filled in as it happens
+        self.frames_in = 0
+        self.frames_late = 0  # caller frames handled more than LATE_FRAME_S behind the stream's clock
+        self._stream_origin: float | None = None  # monotonic time minus stream time, at the first frame
         self._hanging_up = False
         self._transfer_started = False
         self._transcript_entry: dict[int, dict[str, Any]] = {}  # line id -> its transcript entry
@@ -307,6 +315,9 @@ class LiveCall:
             outcome=self._outcome_dict().get("action"),
             turns=len(self.latencies_ms),
             barge_ins=self.barge_ins,
+            frames_in=self.frames_in,
+            frames_late=self.frames_late,
+            early_transcripts=self.listener.early_used,
         )
 
     async def _close_record(self, reason: str) -> None:
@@ -352,6 +363,7 @@ class LiveCall:
                 continue
             self.bad_in_a_row = 0
             if isinstance(event, Media):
+                self._clock_frame(event.timestamp_ms)
                 self.tape.heard(event.payload, event.timestamp_ms)
                 await self._on_audio(event.payload)
             elif isinstance(event, MarkPlayed | MarkFlushed):
@@ -363,6 +375,16 @@ class LiveCall:
                 return
             elif isinstance(event, Connected | Started):
                 continue
+
+    def _clock_frame(self, timestamp_ms: int) -> None:
+        """Count a caller frame, and whether it is being handled late: a box short of CPU falls behind the
+        phone line, and on a real line the caller's audio would be cut (Twilio does not wait)."""
+        self.frames_in += 1
+        origin = self.now() - timestamp_ms / 1000
+        if self._stream_origin is None or origin < self._stream_origin:
+            self._stream_origin = origin  # the earliest (least delayed) arrival sets the reference
+        elif origin - self._stream_origin > LATE_FRAME_S:
+            self.frames_late += 1
 
     async def _on_audio(self, ulaw: bytes) -> None:
         try:
@@ -378,8 +400,14 @@ class LiveCall:
         """Carry out what the floor decided."""
         for decision in decisions:
             if isinstance(decision, EndTurn):
-                self.listener.turn_taken()
                 now = self.now()
+                self._breakdown = TurnBreakdown(
+                    speech_ended_at=decision.speech_ended_at,
+                    decided_at=now,
+                    segment=self.listener.last_segment(),
+                    tool_seconds_before=getattr(self.driver, "tool_seconds", 0.0),
+                )
+                self.listener.turn_taken()
                 self._turn_ended_at, self._turn_decided_at = decision.speech_ended_at, now
                 log_event(log, "call.turn_end", reason=decision.reason, waited_ms=int(decision.waited * 1000))
                 self.recorder.line("caller", decision.text, now)  # when the turn was taken: entries stay in order
@@ -508,6 +536,9 @@ class LiveCall:
     def _queue_line(self, say: Say) -> None:
         if not say.text.strip():
             return
+        if self._breakdown is not None and self._breakdown.said_at is None:
+            self._breakdown.said_at = self.now()
+            self._breakdown.tool_s = getattr(self.driver, "tool_seconds", 0.0) - self._breakdown.tool_seconds_before
         line = self.playback.new_line(say.text, say.interruptible)
         self._transcript_entry[line.id] = self.recorder.line(
             "agent", say.text, self.now(), interruptible=say.interruptible
@@ -598,37 +629,57 @@ class LiveCall:
                         self._playout_done.set()
 
     async def _speak(self, line: Line) -> None:
+        """Synthesize and send a line sentence by sentence: the first sentence goes out as soon as it is
+        rendered (ahead of other work in the speech pool), and each next one renders while the one before
+        is sent and played."""
         chunk_bytes = max(160, 8 * self.timing.chunk_ms)
-        for index, sentence in enumerate(line.sentences):
-            audio = bytearray()
-            async for piece in self.speech.synthesize(sentence):
-                audio.extend(piece)
-            if not audio:
-                continue
-            line.total[index] = len(audio)
-            for start in range(0, len(audio), chunk_bytes):
-                piece = bytes(audio[start : start + chunk_bytes])
-                tag = ChunkTag(line.id, index, start + len(piece), len(audio))
-                media, mark, _ = self.codec.send_audio(piece, tag)
-                await self.transport.send(media)
-                self.tape.sent(piece)
-                self._note_first_audio()
-                await self.transport.send(mark)
+        sentences = line.sentences
+        upcoming: asyncio.Task[bytes] | None = None
+        try:
+            for index, sentence in enumerate(sentences):
+                synthesis_started = self.now()
+                audio = await upcoming if upcoming is not None else await self._render(sentence, urgent=True)
+                upcoming = None
+                if index + 1 < len(sentences):
+                    upcoming = asyncio.create_task(self._render(sentences[index + 1], urgent=False))
+                if self._breakdown is not None and self._breakdown.tts_s is None and audio:
+                    self._breakdown.tts_s = self.now() - synthesis_started
+                if not audio:
+                    continue
+                line.total[index] = len(audio)
+                for start in range(0, len(audio), chunk_bytes):
+                    piece = audio[start : start + chunk_bytes]
+                    tag = ChunkTag(line.id, index, start + len(piece), len(audio))
+                    media, mark, _ = self.codec.send_audio(piece, tag)
+                    await self.transport.send(media)
+                    self.tape.sent(piece)
+                    self._note_first_audio()
+                    await self.transport.send(mark)
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()  # a barge-in: the rest of the line is never said
         line.sent_all = True
+
+    async def _render(self, sentence: str, *, urgent: bool) -> bytes:
+        """One sentence's audio (μ-law 8 kHz); `urgent` when the caller is waiting for it."""
+        return b"".join([piece async for piece in self.speech.synthesize(sentence, urgent=urgent)])
 
     def _note_first_audio(self) -> None:
         if self._turn_ended_at is None:
             return
         now = self.now()
         ms = int((now - self._turn_ended_at) * 1000)
+        parts = self._breakdown.parts_ms(now) if self._breakdown is not None else {}
         log_event(
             log,
             "call.turn_latency",
             ms=ms,
             decide_ms=int((self._turn_decided_at - self._turn_ended_at) * 1000),
             reply_ms=int((now - self._turn_decided_at) * 1000),
+            **{f"{name}_ms": value for name, value in parts.items()},
         )
         self._turn_ended_at = None
+        self._breakdown = None
         self.latencies_ms.append(ms)
         self.recorder.latency(ms)
         metrics.current().turn_latency(ms)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Vad(Protocol):
     """Per call: fed the caller's μ-law 8 kHz audio, tells when speech starts and ends."""
 
-    def feed(self, mulaw8k: bytes) -> list: ...  # SpeechStarted(at) | SpeechEnded(at, pcm16k, duration)
+    def feed(self, mulaw8k: bytes) -> list: ...  # SpeechStarted(at) | SpeechEnded(at, pcm16k, duration) | SpeechPausing
 
     def flush(self) -> list: ...
 
@@ -28,7 +28,10 @@ class Vad(Protocol):
 
 
 class SpeechEngine(Protocol):
-    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad: ...
+    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600, announce_pauses: bool = False) -> Vad:
+        """`announce_pauses`: also report, as `SpeechPausing(at, pcm16k)`, the audio of a SpeechEnded that will
+        follow unless the caller goes on (so transcribing it can start early)."""
+        ...
 
     async def transcribe(self, pcm16k: bytes) -> str: ...
 
@@ -37,8 +40,9 @@ class SpeechEngine(Protocol):
         of it; None when the engine has no end-of-turn model."""
         ...
 
-    def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """μ-law 8 kHz audio for `text`, sentence by sentence."""
+    def synthesize(self, text: str, *, urgent: bool = True) -> AsyncIterator[bytes]:
+        """μ-law 8 kHz audio for `text`, sentence by sentence. `urgent`: the caller is waiting for its first
+        sentence (not a sentence rendered ahead while an earlier one plays)."""
         ...
 
 

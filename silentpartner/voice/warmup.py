@@ -81,7 +81,7 @@ class VoiceComponent:
             log_event(log, "speech.load_failed", logging.WARNING, error=repr(exc))
 
     async def stop(self) -> None:
-        # The load runs in the speech thread pool; only stop waiting for it.
+        # The load runs in the speech worker pool; only stop waiting for it.
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -7,7 +7,7 @@ import asyncio
 
 from silentpartner.voice.floor import CallFloor, Decision, EndTurn, Tick, TurnRules
 from silentpartner.voice.listener import TurnListener
-from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted
+from silentpartner.voice.speech.vad import SpeechEnded, SpeechPausing, SpeechStarted
 
 
 class GatedSpeech:
@@ -33,6 +33,21 @@ class GatedSpeech:
             return False
         future.set_result(text)
         return True
+
+
+class EarlySpeech(GatedSpeech):
+    """Also transcribes early (as the offline engine does when a worker is idle), gated the same way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.early_asked: list[bytes] = []
+
+    async def transcribe_early(self, pcm16k: bytes) -> str | None:
+        self.early_asked.append(pcm16k)
+        return await self.transcribe(pcm16k)
+
+    async def end_of_turn_early(self, pcm16k: bytes) -> float | None:
+        return 0.99
 
 
 class Clock:
@@ -91,3 +106,46 @@ async def test_under_the_old_policy_every_pause_is_a_turn_of_its_own() -> None:
     assert speech.finish(0, "I'm calling because.")
     await settle()
     assert [d.text for d in decided if isinstance(d, EndTurn)] == ["I'm calling because.", "my sink is blocked."]
+
+
+async def test_a_pause_announced_early_is_transcribed_once_from_the_announcement() -> None:
+    speech, clock, decided = EarlySpeech(), Clock(), []
+
+    async def apply(decisions: list[Decision]) -> None:
+        decided.extend(decisions)
+
+    listener = TurnListener(speech, CallFloor(TurnRules()), now=clock, apply=apply, pause_s=0.25)
+    await listener.heard([SpeechStarted(at=0.3)], stream_time=0.3, hearing=True)
+    clock.t = 1.5
+    await listener.heard([SpeechPausing(at=1.3, pcm16k=b"\x01\x00")], stream_time=1.5, hearing=True)
+    await settle()
+    assert speech.early_asked == [b"\x01\x00"]  # started before the pause is certain
+    clock.t = 1.55
+    await listener.heard([SpeechEnded(at=1.3, pcm16k=b"\x01\x00", duration=1.0)], stream_time=1.55, hearing=False)
+    await settle()
+    assert speech.asked == [b"\x01\x00"]  # the pause reused it: no second transcription
+    assert speech.finish(0, "My sink is blocked.")
+    await settle()
+    clock.t = 3.0
+    decided += listener.floor.feed(clock.t, Tick())
+    assert [d.text for d in decided if isinstance(d, EndTurn)] == ["My sink is blocked."]
+    assert listener.early_used == 1
+
+
+async def test_an_early_transcription_of_other_audio_is_dropped() -> None:
+    speech, clock = EarlySpeech(), Clock()
+
+    async def apply(decisions: list[Decision]) -> None:
+        return None
+
+    listener = TurnListener(speech, CallFloor(TurnRules()), now=clock, apply=apply, pause_s=0.25)
+    await listener.heard([SpeechStarted(at=0.3)], stream_time=0.3, hearing=True)
+    await listener.heard([SpeechPausing(at=1.3, pcm16k=b"\x01\x00")], stream_time=1.5, hearing=True)
+    await settle()
+    # The caller went on; the pause that came closed a longer segment.
+    longer = SpeechEnded(at=2.3, pcm16k=b"\x01\x00\x02\x00", duration=2.0)
+    await listener.heard([longer], stream_time=2.6, hearing=False)
+    await settle()
+    assert speech.asked == [b"\x01\x00", b"\x01\x00\x02\x00"]
+    assert speech.finish(0, "My sink") is False  # given up on
+    assert listener.early_used == 0

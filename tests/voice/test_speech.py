@@ -17,6 +17,7 @@ import pytest
 from silentpartner.voice import audio
 from silentpartner.voice.speech import ModelIntegrityError, OfflineSpeech, SpeechEnded, SpeechStarted, models
 from silentpartner.voice.speech.engine import load_voice
+from silentpartner.voice.speech.stt import Transcriber
 from silentpartner.voice.speech.tts import EspeakVoice, split_sentences, to_phone
 from tests.support.caller_voice import (
     CALLER_TURNS,
@@ -228,6 +229,31 @@ async def test_stt_accuracy_on_phone_quality_caller_turns(speech: OfflineSpeech)
     assert wer < 0.15
 
 
+def test_the_transcriber_decodes_exactly_as_faster_whisper_does(speech: OfflineSpeech) -> None:
+    """The engine's own decode (a worker per core on one model, batches) gives faster-whisper's text, word for
+    word and mark for mark, on phone-quality caller turns; the fitted window stays as accurate overall."""
+    model = models.load_whisper()
+    turns = CALLER_TURNS[:10]
+    utterances = [audio.phone_to_pcm16k(caller_says(turn)) for turn in turns]
+    theirs = []
+    for pcm in utterances:
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+        segments, _ = model.transcribe(
+            samples, language="en", beam_size=1, temperature=0.0, condition_on_previous_text=False,
+            without_timestamps=True, vad_filter=False,
+        )  # fmt: skip
+        theirs.append(" ".join(s.text.strip() for s in segments).strip())
+    full = Transcriber(model, window="full")
+    assert [full.transcribe(pcm) for pcm in utterances] == theirs
+    assert full.transcribe_many([(pcm, "") for pcm in utterances[:4]]) == theirs[:4]
+
+    def word_errors(texts: list[str]) -> int:
+        return sum(edit_distance(normalize(t), normalize(h)) for t, h in zip(turns, texts, strict=True))
+
+    fit = Transcriber(model, window="fit")
+    assert word_errors([fit.transcribe(pcm) for pcm in utterances]) <= word_errors(theirs)
+
+
 async def test_transcribing_silence_gives_nothing(speech: OfflineSpeech) -> None:
     assert await speech.transcribe(b"") == ""
     assert await speech.transcribe(bytes(1000)) == ""
@@ -280,6 +306,20 @@ async def test_calls_share_the_engine_safely(speech: OfflineSpeech) -> None:
     heard_alone = [await speech.transcribe(u) for u in utterances]
     heard_together = await asyncio.gather(*(speech.transcribe(u) for u in utterances))
     assert list(heard_together) == heard_alone
+
+
+async def test_every_call_shares_one_whisper_model_through_the_pool(speech: OfflineSpeech) -> None:
+    """One model, loaded once, with one CTranslate2 worker per pool worker; eight calls transcribing at once
+    queue in the pool and each gets what it would get alone."""
+    model = models.load_whisper()
+    assert models.load_whisper() is model
+    assert model.model.num_workers == speech.pool.workers
+    utterances = [audio.phone_to_pcm16k(caller_says(turn)) for turn in CALLER_TURNS[:8]]
+    alone = [await speech.transcribe(u) for u in utterances]
+    jobs_before = speech.pool.stats.jobs
+    together = await asyncio.gather(*(speech.transcribe(u) for u in utterances))
+    assert list(together) == alone
+    assert speech.pool.stats.jobs - jobs_before == 8
 
 
 async def test_closing_synthesis_early_stops_it(speech: OfflineSpeech) -> None:

@@ -6,6 +6,14 @@ loads them, and `OfflineSpeech.available()` says why not when they are missing.
 
 from silentpartner.voice.speech.engine import OfflineSpeech
 from silentpartner.voice.speech.models import ModelIntegrityError, SpeechUnavailable
-from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted, Vad
+from silentpartner.voice.speech.vad import SpeechEnded, SpeechPausing, SpeechStarted, Vad
 
-__all__ = ["ModelIntegrityError", "OfflineSpeech", "SpeechEnded", "SpeechStarted", "SpeechUnavailable", "Vad"]
+__all__ = [
+    "ModelIntegrityError",
+    "OfflineSpeech",
+    "SpeechEnded",
+    "SpeechPausing",
+    "SpeechStarted",
+    "SpeechUnavailable",
+    "Vad",
+]

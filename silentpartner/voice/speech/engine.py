@@ -4,13 +4,17 @@ voice, shared by every call in a process.
     speech = await OfflineSpeech.shared()         # loads and verifies the models once, off the event loop
     vad = speech.new_vad()                        # per call
     for event in vad.feed(mulaw_frame): ...       # SpeechStarted / SpeechEnded
-    text = await speech.transcribe(ended.pcm16k)  # runs in the speech thread pool
+    text = await speech.transcribe(ended.pcm16k)  # runs in the speech worker pool
+    early = await speech.transcribe_early(pcm)    # the same, but only if a worker is idle (else None)
     done = await speech.end_of_turn(turn_pcm16k)  # P(the turn is complete), or None without the model
     async for chunk in speech.synthesize("Thanks. Someone will be there tomorrow at two."):
         ...                                       # 8 kHz μ-law, one chunk per sentence
 
-Heavy work (model loading, Whisper, TTS) runs in one thread pool of two workers, sized for the two cores
-the product is deployed on; the VAD is light (about 0.1 ms per 32 ms frame) and runs inline in `feed`.
+Heavy work (model loading, Whisper, the end-of-turn model, TTS) runs in one process-wide `SpeechPool`
+(`pool.py`) with a worker per core and one model of each kind shared by all of them; what a caller is
+waiting for goes first. With the fitted Whisper window, transcripts waiting together are decoded as one
+batch. The VAD is light (about
+50 µs per 20 ms frame) and runs inline in `feed`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from typing import ClassVar
 
 from silentpartner.logs import log_event
 from silentpartner.voice.speech import models
-from silentpartner.voice.speech.stt import Transcriber
+from silentpartner.voice.speech.pool import NORMAL, REPLY, URGENT, SpeechPool, wait
+from silentpartner.voice.speech.silero import Silero8k, Silero16k, SileroModel
+from silentpartner.voice.speech.stt import Transcriber, Window
 from silentpartner.voice.speech.tts import EspeakVoice, HibariVoice, Voice, split_sentences, to_phone
 from silentpartner.voice.speech.turn_model import TurnModel
 from silentpartner.voice.speech.vad import SpeechEnded, SpeechStarted, Vad
@@ -33,13 +39,15 @@ __all__ = ["OfflineSpeech", "SpeechEnded", "SpeechStarted", "Vad"]
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2  # the deployment target has two cores
-_executor = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="offline-speech")
+POOL = SpeechPool(name="offline-speech")  # one worker per core, shared by every call in the process
 
 
 class OfflineSpeech:
     """The loaded models. Get the process-wide instance with `await OfflineSpeech.shared()`."""
 
+    # Whisper's encoder window for every call's transcripts (see stt.py): "full" decodes exactly as
+    # faster-whisper does; "fit" is about four times faster but a different decode. Set before the first load.
+    stt_window: ClassVar[Window] = "full"
     _instance: ClassVar[OfflineSpeech | None] = None
     _loading: ClassVar[concurrent.futures.Future[OfflineSpeech] | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -47,14 +55,14 @@ class OfflineSpeech:
     def __init__(
         self,
         *,
-        vad_session: object,
+        vad_model: SileroModel,
         transcriber: Transcriber,
         voice: Voice,
         fallback_voice: Voice | None = None,
         turn_model: TurnModel | None = None,
         turn_model_missing: str = "",
     ) -> None:
-        self._vad_session = vad_session
+        self.vad_model = vad_model
         self._transcriber = transcriber
         self.voice = voice
         self._fallback_voice = fallback_voice  # speaks a sentence the main voice failed on
@@ -80,7 +88,7 @@ class OfflineSpeech:
 
     @classmethod
     async def shared(cls) -> OfflineSpeech:
-        """The process-wide engine; the first call loads the models in the speech thread pool.
+        """The process-wide engine; the first call loads the models in the speech worker pool.
 
         Safe to call from several calls (and several event loops) at once: they all wait for one load.
         A failed load raises here (SpeechUnavailable, ModelIntegrityError) and is retried by the next call.
@@ -89,7 +97,7 @@ class OfflineSpeech:
             if cls._instance is not None:
                 return cls._instance
             if cls._loading is None:
-                cls._loading = _executor.submit(cls._load)
+                cls._loading = POOL.submit(cls._load, priority=URGENT)
             loading = cls._loading
         try:
             # shield: a caller that gives up waiting must not cancel the load the others are waiting for.
@@ -108,8 +116,8 @@ class OfflineSpeech:
         ok, why = cls.available()
         if not ok:
             raise models.SpeechUnavailable(why)
-        vad_session = models.load_silero()
-        transcriber = Transcriber(models.load_whisper())
+        vad_model = load_vad_model()
+        transcriber = Transcriber(models.load_whisper(num_workers=POOL.workers), window=cls.stt_window)
         voice = load_voice()
         binary = models.espeak_binary()
         fallback = EspeakVoice(binary) if binary is not None and not isinstance(voice, EspeakVoice) else None
@@ -118,11 +126,12 @@ class OfflineSpeech:
             log,
             "speech.loaded",
             voice=voice.name,
+            vad=vad_model.name,
             fallback=fallback.name if fallback else None,
             end_of_turn_model=turn_model is not None,
         )
         return cls(
-            vad_session=vad_session,
+            vad_model=vad_model,
             transcriber=transcriber,
             voice=voice,
             fallback_voice=fallback,
@@ -132,44 +141,80 @@ class OfflineSpeech:
 
     # -- per call -------------------------------------------------------------------------------------------
 
-    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600) -> Vad:
-        """A detector for one call's inbound audio."""
-        return Vad(self._vad_session, min_speech_ms=min_speech_ms, end_silence_ms=end_silence_ms)
+    def new_vad(self, *, min_speech_ms: int = 250, end_silence_ms: int = 600, announce_pauses: bool = False) -> Vad:
+        """A detector for one call's inbound audio (`announce_pauses`: see vad.SpeechPausing)."""
+        return Vad(
+            self.vad_model,
+            min_speech_ms=min_speech_ms,
+            end_silence_ms=end_silence_ms,
+            announce_pauses=announce_pauses,
+        )
 
-    async def transcribe(self, pcm16k: bytes) -> str:
-        """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the speech thread pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_executor, self._transcriber.transcribe, pcm16k)
+    @property
+    def pool(self) -> SpeechPool:
+        return POOL
+
+    async def transcribe(self, pcm16k: bytes, *, prompt: str = "") -> str:
+        """One utterance (16-bit LE mono 16 kHz) -> text, decoded in the worker pool ahead of other work.
+
+        `prompt`: what the caller said just before this audio in the same turn, so the text reads on."""
+        return await wait(self._submit_transcription(pcm16k, prompt, URGENT))
+
+    async def transcribe_early(self, pcm16k: bytes, *, prompt: str = "") -> str | None:
+        """Like `transcribe`, for work that can be done without: None, at once, unless a worker is idle and
+        nothing is waiting (a turn transcribed while the caller is still speaking)."""
+        future = POOL.offer(self._transcriber.transcribe, pcm16k, prompt)
+        return None if future is None else await wait(future)
+
+    def _submit_transcription(self, pcm16k: bytes, prompt: str, priority: int) -> concurrent.futures.Future[str]:
+        # Fitted windows: utterances that need the same window share a batch (eight turns at once finished in
+        # about half the time in bench/speech.py). Full 30 s windows: batches did not pay on CPU (no faster
+        # overall, and every turn in a batch waits for the slowest), so each runs alone.
+        batch = None
+        if self._transcriber.window == "fit":
+            frames = self._transcriber.window_frames(len(pcm16k) // 2 // 160)
+            batch = (f"stt:{frames}", self._transcribe_batch)
+        return POOL.submit(self._transcriber.transcribe, pcm16k, prompt, priority=priority, batch=batch)
+
+    def _transcribe_batch(self, items: list[tuple[bytes, str]]) -> list[str]:
+        return self._transcriber.transcribe_many(items)
 
     async def end_of_turn(self, pcm16k: bytes) -> float | None:
-        """P(the caller has finished) for the turn so far (16 kHz PCM), scored in the speech thread pool;
+        """P(the caller has finished) for the turn so far (16 kHz PCM), scored in the worker pool;
         None when the end-of-turn model is not installed."""
         if self._turn_model is None:
             return None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_executor, self._turn_model.complete_probability, pcm16k)
+        # As urgent as the transcript: the floor needs both to end the turn, so neither may be overtaken by
+        # other calls' transcripts (a first version queued scores behind them and turns waited on their score).
+        return await POOL.run(self._turn_model.complete_probability, pcm16k, priority=URGENT)
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def end_of_turn_early(self, pcm16k: bytes) -> float | None:
+        """Like `end_of_turn`, only if a worker is idle and nothing is waiting; else None at once."""
+        if self._turn_model is None:
+            return None
+        future = POOL.offer(self._turn_model.complete_probability, pcm16k)
+        return None if future is None else await wait(future)
+
+    async def synthesize(self, text: str, *, urgent: bool = True) -> AsyncIterator[bytes]:
         """The reply as 8 kHz μ-law, one chunk per sentence, each yielded as soon as it is ready.
 
-        The next sentence is synthesized while the caller of this generator sends the current one. Closing
-        the generator early (barge-in) drops sentences not yet started.
+        The first sentence goes ahead of other work in the pool when `urgent` (the caller is waiting for it);
+        the next one is synthesized while the caller of this generator sends the current one. Closing the
+        generator early (barge-in) drops sentences not yet started.
         """
         sentences = split_sentences(text)
         if not sentences:
             return
-        loop = asyncio.get_running_loop()
-        upcoming = loop.run_in_executor(_executor, self._speak, sentences[0])
+        upcoming = POOL.submit(self._speak, sentences[0], priority=REPLY if urgent else NORMAL)
         try:
             for index in range(len(sentences)):
-                chunk = await upcoming
+                chunk = await wait(upcoming)
                 if index + 1 < len(sentences):
-                    upcoming = loop.run_in_executor(_executor, self._speak, sentences[index + 1])
+                    upcoming = POOL.submit(self._speak, sentences[index + 1], priority=NORMAL)
                 if chunk:
                     yield chunk
         finally:
-            if not upcoming.done():
-                upcoming.cancel()
+            upcoming.cancel()  # no-op once done or running
 
     def _speak(self, sentence: str) -> bytes:
         """One sentence as 8 kHz μ-law; a sentence the main voice chokes on is said by the fallback voice."""
@@ -180,6 +225,21 @@ class OfflineSpeech:
                 raise
             log_event(log, "speech.sentence_fallback", level=logging.WARNING, voice=self.voice.name, error=repr(error))
             return to_phone(self._fallback_voice, sentence)
+
+
+def load_vad_model(rate: int = 16000) -> SileroModel:
+    """The Silero build the calls' VADs share.
+
+    16000 (the default): faster-whisper's Silero v6 on upsampled phone audio. 8000: pipecat-ai's Silero v5 on
+    the phone audio as it comes, which saves the resampling (about 8 µs of about 50 per 20 ms frame; the
+    ONNX run is the rest) but, measured on the test caller's voice, calls the end of speech about 80 ms
+    later, which every turn would pay (`bench/frames.py`, tests/voice/test_vad_models.py).
+    """
+    if rate == 8000:
+        return Silero8k(models.load_silero_8k())
+    if rate != 16000:
+        raise ValueError("Silero runs at 8000 or 16000 Hz")
+    return Silero16k(models.load_silero())
 
 
 def load_turn_model(files: models.ModelFiles | None = None) -> tuple[TurnModel | None, str]:

