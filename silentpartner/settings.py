@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # audio_out (OpenAI's published prices, November 2026). REALTIME_PRICES (JSON) replaces the table.
     realtime_prices: dict[str, dict[str, float]] = Field(default_factory=lambda: dict(DEFAULT_REALTIME_PRICES))
     openai_chat_model: str = "gpt-5-mini"
+    # The offline engine's shared worker pool (one per core by default: with `serve --workers N`, give each
+    # process its share) and Whisper's encoder window: "full" decodes exactly as faster-whisper does, "fit"
+    # (fitted to the turn) about four times faster, with a different decode (see voice/speech/stt.py).
+    speech_workers: int | None = Field(default=None, ge=1, le=64)
+    speech_stt_window: Literal["full", "fit"] = "full"
     call_brain: Literal["rules", "chat"] = "rules"  # who answers phone calls; text threads use chat when keyed
 
     dashboard_token: SecretStr | None = None

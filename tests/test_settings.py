@@ -42,6 +42,8 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("CALCOM_EVENT_TYPE_ID", "abc", "CALCOM_EVENT_TYPE_ID:"),
         ("TWILIO_API_URL", "ftp://x", "TWILIO_API_URL: expected an http(s) URL"),
         ("CALL_HEARTBEAT_SECONDS", "0", "CALL_HEARTBEAT_SECONDS:"),
+        ("SPEECH_WORKERS", "0", "SPEECH_WORKERS:"),
+        ("SPEECH_STT_WINDOW", "half", "SPEECH_STT_WINDOW:"),
         (
             "CALL_STALE_AFTER_SECONDS",
             "6",

@@ -72,6 +72,10 @@ class VoiceComponent:
             return
         if runtime.speech is not None:
             return
+        from silentpartner.voice.speech import OfflineSpeech
+
+        settings = runtime.settings
+        OfflineSpeech.configure(window=settings.speech_stt_window, workers=settings.speech_workers)
         self._task = asyncio.create_task(self._load(runtime), name="speech.warmup")
 
     async def _load(self, runtime: Runtime) -> None:

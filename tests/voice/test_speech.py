@@ -381,3 +381,36 @@ def test_split_sentences() -> None:
     assert len(parts) > 1 and all(len(p) <= 160 for p in parts)
     assert " ".join(parts) == long
     assert split_sentences("   ") == []
+
+
+def test_the_operators_pool_size_and_window_apply_before_the_models_load(tmp_path: Path) -> None:
+    """SPEECH_WORKERS and SPEECH_STT_WINDOW reach the engine through the voice component at start, in a fresh
+    process (this one may have loaded the models already, after which they are kept)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio\n"
+        "from silentpartner.app import open_runtime\n"
+        "from silentpartner.settings import load_settings\n"
+        "from silentpartner.voice.speech import OfflineSpeech\n"
+        "from silentpartner.voice.speech.engine import POOL\n"
+        "from silentpartner.voice.warmup import VoiceComponent\n"
+        "async def main():\n"
+        "    runtime = await open_runtime(load_settings(_env_file=None))\n"
+        "    component = VoiceComponent()\n"
+        "    await component.start(runtime)\n"
+        "    print(POOL.workers, OfflineSpeech.stt_window)\n"
+        "    await component.stop()\n"
+        "    await runtime.db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {
+        **os.environ,
+        "SPEECH_WORKERS": "3",
+        "SPEECH_STT_WINDOW": "fit",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'speech.db'}",
+    }
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["3", "fit"]

@@ -112,6 +112,19 @@ class OfflineSpeech:
         return instance
 
     @classmethod
+    def configure(cls, *, window: Window, workers: int | None) -> None:
+        """The operator's choices (SPEECH_STT_WINDOW, SPEECH_WORKERS), applied before the first load; once the
+        models are loaded (or loading) the process keeps what it has, and says so when asked for otherwise."""
+        with cls._lock:
+            loaded = cls._instance is not None or cls._loading is not None
+            if loaded and (window != cls.stt_window or (workers is not None and workers != POOL.workers)):
+                log_event(log, "speech.configure_ignored", logging.WARNING, reason="models already loaded")
+                return
+            cls.stt_window = window
+            if workers is not None:
+                POOL.workers = workers  # the pool starts its threads as work comes, up to this many
+
+    @classmethod
     def _load(cls) -> OfflineSpeech:
         ok, why = cls.available()
         if not ok:
