@@ -52,6 +52,8 @@ def load(folder: Path, name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"bench_{name}", folder / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs, as an import would: a dataclass in the module looks its module up by name.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
