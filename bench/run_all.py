@@ -133,6 +133,18 @@ def show(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def is_table(value: object) -> bool:
+    """A list of rows (dicts of figures), such as a curve with one row per level: shown as a table of its own."""
+    return isinstance(value, list) and bool(value) and all(isinstance(row, dict) for row in value)
+
+
+def table(rows: list[dict[str, object]]) -> list[str]:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = ["| " + " | ".join(columns) + " |", "|" + "---:|" * len(columns)]
+    out += ["| " + " | ".join(show(row.get(column, "")) for column in columns) + " |" for row in rows]
+    return out
+
+
 def pairs(figures: dict[str, object]) -> list[tuple[str, object, object]]:
     """(name, before, after) for each before/after pair among the figures."""
     found = []
@@ -172,9 +184,12 @@ def render(outcomes: list[Outcome], command: str, started: datetime, quick: bool
             lines += ["| figure | before | after | after / before |", "|---|---:|---:|---:|"]
             lines += [f"| {n} | {show(b)} | {show(a)} | {ratio(b, a)} |" for n, b, a in side_by_side]
             lines.append("")
+        tables = {name: value for name, value in outcome.figures.items() if is_table(value)}
         lines += ["| figure | value |", "|---|---:|"]
-        lines += [f"| {name} | {show(value)} |" for name, value in outcome.figures.items()]
+        lines += [f"| {name} | {show(value)} |" for name, value in outcome.figures.items() if name not in tables]
         lines.append("")
+        for name, rows in tables.items():
+            lines += [f"### {name}", "", *table(rows), ""]
     lines += ["## Not run", ""]
     lines += [f"- {o.name}: {o.not_run}" for o in skipped] or ["- (every bench ran)"]
     lines.append("")

@@ -70,7 +70,7 @@ WINDOWS = ("full", "fit")
 BREAKDOWN = ("endpointing", "stt", "brain", "tool", "tts", "overhead")
 PLAYBACK_SPEED = 4.0  # the agent's audio plays out at the caller's end this much faster than real time
 POLICY_ENV = "BENCH_TURN_POLICY"  # read by app_factory in the app process
-WINDOW_ENV = "BENCH_STT_WINDOW"  # likewise: Whisper's window, "full" (the default) or "fit" (see speech/stt.py)
+WINDOW_ENV = "SPEECH_STT_WINDOW"  # the app's own setting: Whisper's window, "full" (the default) or "fit"
 POLICIES = {"silence": "old: 500 ms pause", "weigh": "call floor"}
 
 SINGLE_SENTENCES = [
@@ -110,7 +110,6 @@ def app_factory():
     from silentpartner.voice.call import TIMING_SERVICE, CallTiming
 
     timing = CallTiming.silence_only() if os.environ.get(POLICY_ENV) == "silence" else CallTiming()
-    OfflineSpeech.stt_window = "fit" if os.environ.get(WINDOW_ENV) == "fit" else "full"
 
     class TimingComponent:
         async def start(self, runtime) -> None:

@@ -27,6 +27,7 @@ def run(quick: bool = False) -> dict[str, object]:
         "p50_ms_after": 550.0,
         "calls": Level(8).calls,
         "cache": {"hits": 3, "ok": True},
+        "curve": [{"calls": 1, "p95_ms": 580.0}, {"calls": 8, "p95_ms": 1703.0}],
     }
 """
 NO_RUN = """
@@ -68,6 +69,10 @@ def test_run_all_writes_the_machine_the_command_every_figure_and_what_did_not_ru
     assert "| p50_ms | 1,100 | 550 | 0.50x |" in page  # the pair side by side, with after / before
     assert "| calls | 8 |" in page
     assert "| cache.hits | 3 |" in page and "| cache.ok | yes |" in page  # nested figures, flattened
+
+    # A list of rows is a table of its own, one row per level.
+    curve = page.split("### curve", 1)[1].strip().splitlines()[:4]
+    assert curve == ["| calls | p95_ms |", "|---:|---:|", "| 1 | 580 |", "| 8 | 1,703 |"]
 
     not_run = page.split("## Not run", 1)[1]
     assert "- by_hand: it has no run(quick) function" in not_run
