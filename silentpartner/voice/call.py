@@ -51,7 +51,6 @@ from silentpartner.conversation.events import (
 from silentpartner.logs import log_event
 from silentpartner.store import jobs
 from silentpartner.store.db import Database
-from silentpartner.voice import records
 from silentpartner.voice.codec import (
     BadMessage,
     Connected,
@@ -326,18 +325,7 @@ class LiveCall:
         if self._record_closed:
             return
         self._record_outcome()
-        now = self.clock.now()
-        self.recorder.set(
-            status="transferred" if self._transferred() else "completed",
-            ended_at=now,
-            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
-            end_reason=reason[:64],
-        )
-        await self.recorder.flush()
-        try:
-            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
-        except Exception:
-            log.exception("call.settle_failed")
+        await self.recorder.ended(transferred=self._transferred(), reason=reason)
         # Only now: a hang-up cut short here (its turn ran out of grace) is closed again by `_finish`.
         self._record_closed = True
 

@@ -110,6 +110,22 @@ class CallRecorder:
         """Write everything now (before the call reports its end to anyone)."""
         await self._write()
 
+    async def ended(self, *, transferred: bool, reason: str) -> None:
+        """The call is over: write how and when it ended, then hand it to `records.settle` (a text-back and the
+        owner's note when it came to nothing). Written before anyone is told the call ended."""
+        now = self.clock.now()
+        self.set(
+            status="transferred" if transferred else "completed",
+            ended_at=now,
+            duration_seconds=max(0, int((now - self.started_at).total_seconds())),
+            end_reason=reason[:64],
+        )
+        await self.flush()
+        try:
+            await records.settle(self.db, self.call_sid, now=now, reason=f"bridge:{reason}")
+        except Exception:
+            log.exception("call.settle_failed")
+
     async def close(self) -> None:
         """Write the final state and stop the writer. The writer is never cancelled mid-write: a cancelled
         SQLite statement can leave its connection holding the write lock."""

@@ -15,7 +15,6 @@ from silentpartner.conversation.driver import ConversationDriver
 from silentpartner.conversation.events import CallEnded
 from silentpartner.logs import log_event
 from silentpartner.store.db import Database
-from silentpartner.voice import records
 from silentpartner.voice.call import CallInfo, outcome_values
 from silentpartner.voice.realtime.usage import Usage
 from silentpartner.voice.recorder import CallRecorder
@@ -77,18 +76,7 @@ class RealtimeRecord:
         self.closed = True
         self.progress()
         self.write_usage()
-        now = self.clock.now()
-        self.recorder.set(
-            status="transferred" if transferred else "completed",
-            ended_at=now,
-            duration_seconds=max(0, int((now - self.recorder.started_at).total_seconds())),
-            end_reason=reason[:64],
-        )
-        await self.recorder.flush()
-        try:
-            await records.settle(self.db, self.info.call_sid, now=now, reason=f"bridge:{reason}")
-        except Exception:
-            log.exception("call.settle_failed")
+        await self.recorder.ended(transferred=transferred, reason=reason)
 
     async def finish(self, reason: str, **logged: Any) -> None:
         try:
