@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import itertools
 import json
 import threading
@@ -313,7 +314,12 @@ class FakeSession:
             self.config.update({k: v for k, v in session.items() if k != "type"})
             await self.send({"type": "session.updated", "session": {"id": self.id, **self.config}})
         elif kind == "input_audio_buffer.append":
-            await self._audio(base64.b64decode(event.get("audio", "")))
+            try:
+                audio = base64.b64decode(event.get("audio", ""), validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                await self.error("invalid_value", "Invalid 'audio'. Expected base64-encoded audio.")
+                return
+            await self._audio(audio)
         elif kind == "response.create":
             if self.active is not None:
                 await self.error(

@@ -460,3 +460,27 @@ name = "service call"
 duration_minutes = 60
 calcom_event_type_id = 101
 """
+
+
+async def test_malformed_media_never_reaches_the_model_and_a_flood_of_bad_frames_ends_the_call(sqlite_url: str) -> None:
+    async def brain(s: FakeSession) -> None:
+        await greet(s)
+        await asyncio.sleep(30)
+
+    with realtime_app(sqlite_url, brain) as rt:
+        app = rt.app
+        placed = await app.sim.place_call(from_=CALLER, to=BUSINESS_NUMBER)
+        async with app.sim.connect(placed) as call:
+            await call.agent_finished_turn(quiet=0.3)
+            [session] = rt.model.sessions
+            media = {"event": "media", "streamSid": call.stream_sid}
+            # Not base64, and more than a second of audio in one message: dropped, the call goes on.
+            await call.send_json({**media, "media": {"payload": "!!! not audio !!!"}})
+            await call.send_json({**media, "media": {"payload": "A" * 20_000}})
+            await call.send_json({**media, "media": "not an object"})
+            for _ in range(10):
+                await call.send_raw("{not json")
+            assert await call.wait_closed() == 1007
+        assert rt.model.refused == [] and session.errors_sent == []  # nothing the model could not parse
+        record = await app.call_record(placed.call_sid)
+        assert record is not None and record.end_reason == "bad messages" and record.ended_at is not None
