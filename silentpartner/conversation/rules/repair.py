@@ -115,7 +115,8 @@ def on_way_out(c: Capabilities, r: Reading) -> list[Action] | None:
         if m.message or m.details.problem:
             return _send_and_close(c)
         return c.ask(State.MESSAGE, "ask_message")
-    if _TRY_AGAIN.search(r.plain) and m.way_out_from is not None:
+    carried_on = bool(r.when or r.address or r.phone or r.name)  # "could you do Thursday after 3": still booking
+    if (_TRY_AGAIN.search(r.plain) or carried_on) and m.way_out_from is not None:
         state, m.way_out_from = m.way_out_from, None
         m.misses[state.value] = 1  # one more miss and the way out comes back
         key = _REASK.get(state, "reask_need")
